@@ -1,0 +1,120 @@
+"""Command line: `python run_all.py [options]`. Decides what a person sees and the exit code.
+
+Exit codes: 0 every cell succeeded; 1 a cell failed (the report is still written) or the data
+could not be had; 2 bad usage (unknown name, bad value); 130 interrupted (finished cells are
+kept, and the same command resumes).
+"""
+from __future__ import annotations
+
+import os
+
+# Before torch loads: spinning OpenMP workers slowed training ~28x on 2 busy cores (README).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from bench.config import ConfigError, RunConfig  # noqa: E402
+from bench.registry import UnknownNameError  # noqa: E402
+
+log = logging.getLogger("aebench")
+DEFAULTS = RunConfig()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_all.py", description="Train autoencoders uniformly on MNIST and compare their codes.")
+    p.add_argument("--models", default="*", help="comma-separated fnmatch patterns (default: all)")
+    p.add_argument("--exclude", default="", help="comma-separated patterns to leave out")
+    p.add_argument("--evaluators", default="*", help="comma-separated evaluator patterns (default: all)")
+    p.add_argument("--epochs", type=_int, default=DEFAULTS.epochs)
+    p.add_argument("--batch-size", type=_int, default=DEFAULTS.batch_size)
+    p.add_argument("--lr", type=float, default=DEFAULTS.lr, help="Adam learning rate, every model")
+    p.add_argument("--latent-dim", type=_int_list, default=DEFAULTS.latent_dims,
+                   help="latent size(s), e.g. 32 or 8,16,32")
+    p.add_argument("--seeds", type=_int_list, default=DEFAULTS.seeds, help="e.g. 0,1,2")
+    p.add_argument("--dataset", default=DEFAULTS.dataset, help="mnist or digits")
+    p.add_argument("--limit", type=_int, default=None, help="first N train and N test images")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--out", default=None, help="results directory (default reports/<run-name>)")
+    p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
+    p.add_argument("--force", action="store_true", help="recompute cells even if finished")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from --out, no training")
+    p.add_argument("--list", action="store_true", help="list models and evaluators, then exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    return p
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    return tuple(_int(part.strip()) for part in text.split(",") if part.strip())
+
+
+def _patterns(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(models=_patterns(args.models) or ("*",), exclude=_patterns(args.exclude),
+                     evaluators=_patterns(args.evaluators) or ("*",), dataset=args.dataset,
+                     epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                     latent_dims=args.latent_dim, seeds=args.seeds, limit=args.limit,
+                     device=args.device, out=args.out, data_root=args.data_root,
+                     force=args.force, report_only=args.report_only).validated()
+
+
+def list_registered() -> str:
+    from bench.evaluators import load_all_evaluators
+    from bench.model_api import load_all_models
+
+    lines = ["Models:"]
+    lines += [f"  {e.name:<16} {e.description}" for e in load_all_models()]
+    lines += ["Evaluators:"]
+    lines += [f"  {e.name:<16} {e.description}" for e in load_all_evaluators()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        if args.list:
+            print(list_registered())
+            return 0
+        cfg = config_from_args(args)
+        out = Path(cfg.out or Path("reports") / cfg.run_name)
+        if cfg.report_only:
+            from bench.report import build_report
+            print(f"report: {build_report(out)}")
+            return 0
+        from bench.runner import run
+        outcome = run(cfg, out)
+    except (ConfigError, UnknownNameError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished cells are saved; run the same command again to resume.",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from bench.mnist_sources import DataUnavailableError
+        from bench.store import StoreError
+        if isinstance(exc, (DataUnavailableError, StoreError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+    print(f"report: {outcome.out / 'report.html'}  ({outcome.out / 'report.md'})")
+    if outcome.failures:
+        print(f"{len(outcome.failures)} of {outcome.n_cells} cells failed:", file=sys.stderr)
+        for failure in outcome.failures:
+            print(f"  {failure}", file=sys.stderr)
+    return outcome.exit_code

@@ -1,0 +1,77 @@
+"""The evaluator protocol and registry.
+
+Why: an evaluator sees codes computed once per trained model (`EvalContext`), returns metrics that
+each carry their direction, and has a `version` that is part of its cache key, so changing what a
+metric means invalidates stale results instead of mixing them into a report.
+
+    @register_evaluator("kmeans")
+    class KMeansEval(Evaluator): version = 1; def evaluate(self, ctx): ...
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bench.registry import Registry
+
+EVALUATORS = Registry("evaluator")
+
+
+def register_evaluator(name: str, *, description: str = "", **meta):
+    def decorator(cls):
+        cls.name = name
+        EVALUATORS.register(name, description=description or cls.__doc__, **meta)(cls)
+        return cls
+    return decorator
+
+
+@dataclass(frozen=True)
+class Metric:
+    metric: str
+    value: float
+    higher_is_better: bool
+
+
+@dataclass
+class EvalResult:
+    metrics: list[Metric]
+    artifacts: dict[str, np.ndarray] = field(default_factory=dict)  # arrays for the report's figures
+
+
+@dataclass
+class EvalContext:
+    """What every evaluator may use; codes are `model.encode(x)` in eval mode, computed once."""
+    model: torch.nn.Module
+    x_test: torch.Tensor          # float images in [0, 1] on the model's device
+    z_train: np.ndarray
+    z_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    seed: int
+
+
+class Evaluator:
+    name: str = ""
+    version: int = 1
+    needs_decoder: bool = False   # skipped for models without a decoder (the raw-pixel row)
+
+    def evaluate(self, ctx: EvalContext) -> EvalResult:
+        raise NotImplementedError
+
+
+_loaded = False
+
+
+def load_all_evaluators() -> Registry:
+    """Import every evaluator module in this package (each registers itself)."""
+    global _loaded
+    if not _loaded:
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{info.name}")
+        _loaded = True
+    return EVALUATORS

@@ -1,0 +1,93 @@
+"""The report's figures, drawn with seaborn/matplotlib from stored arrays only (no torch).
+
+Why from stored arrays: the report can be rebuilt, diffed and shared from the results directory
+alone. Each function returns PNG bytes, or None when there is nothing to draw.
+
+    png = reconstruction_grid({"conv_ae": cell_store, ...})
+"""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from bench.store import CellStore  # noqa: E402
+
+PALETTE = "tab10"  # one palette for every UMAP panel: digit d has the same colour everywhere
+DPI = 100
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def reconstruction_grid(cells: dict[str, CellStore]) -> bytes | None:
+    """Test originals on top, then one row of reconstructions per model."""
+    arts = {m: a for m, c in cells.items() if (a := c.artifact("reconstruction")) is not None}
+    if not arts:
+        return None
+    originals = next(iter(arts.values()))["originals"]
+    rows = [("original", originals)] + [(m, a["reconstructions"]) for m, a in arts.items()]
+    n = len(originals)
+    sns.set_theme(style="white")
+    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.45, len(rows) * 0.6), squeeze=False)
+    for ax, (label, images) in zip(axes[:, 0], rows):
+        strip = np.concatenate([img[0] for img in images], axis=1)  # (H, n*W)
+        ax.imshow(strip, cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(hspace=0.08)
+    return _png(fig)
+
+
+def umap_panels(cells: dict[str, CellStore]) -> bytes | None:
+    """Small multiples of the 2-D UMAP of each model's test codes, coloured by digit."""
+    arts = {m: a for m, c in cells.items() if (a := c.artifact("umap")) is not None}
+    if not arts:
+        return None
+    sns.set_theme(style="white")
+    cols = min(3, len(arts))
+    rows = -(-len(arts) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.3 * rows), squeeze=False)
+    colours = sns.color_palette(PALETTE, 10)
+    for ax, (model, art) in zip(axes.flat, arts.items()):
+        emb, labels = art["embedding"], art["labels"].astype(int)
+        ax.scatter(emb[:, 0], emb[:, 1], c=[colours[l % 10] for l in labels], s=0.5,
+                   alpha=0.6, linewidths=0, rasterized=True)
+        ax.set_title(model, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(arts):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=colours[d], label=str(d)) for d in range(10)]
+    fig.legend(handles=handles, loc="lower center", ncol=10, frameon=False, title="digit")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return _png(fig)
+
+
+def training_curves(cells: dict[str, CellStore]) -> bytes | None:
+    """Reconstruction term (summed BCE per image) per epoch, one line per trained model."""
+    frames = []
+    for model, cell in cells.items():
+        history = cell.history()
+        if "recon" in history.columns and len(history):
+            frames.append(history.assign(model=model)[["model", "epoch", "recon"]])
+    if not frames:
+        return None
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    sns.lineplot(data=pd.concat(frames), x="epoch", y="recon", hue="model", marker="o", ax=ax)
+    ax.set_ylabel("train reconstruction loss\n(BCE summed over pixels)")
+    ax.set_yscale("log")
+    fig.tight_layout()
+    return _png(fig)

@@ -1,0 +1,67 @@
+"""Pivot the long results table into a leaderboard: one row per model (and latent size), one
+column per metric, mean ± std over seeds, the best value per column marked.
+
+Why a separate module: the Markdown and the HTML report render the same table, and the tests
+check the "best" marks and the aggregation without drawing anything.
+
+    board = leaderboard(results_df)   # board.cells[(model, dim)][metric] -> Cell
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Headline metrics first, in reading order; anything else follows alphabetically.
+METRIC_ORDER = ["recon_mse", "recon_bce", "kmeans_purity", "kmeans_acc", "kmeans_nmi",
+                "kmeans_ari", "probe_acc", "umap_trustworthiness"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    mean: float
+    std: float
+    n: int
+    best: bool
+
+    def text(self, digits: int = 4) -> str:
+        if self.n > 1:
+            return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+        return f"{self.mean:.{digits}f}"
+
+
+@dataclass
+class Leaderboard:
+    rows: list[tuple[str, int]]                  # (model, latent_dim), in run order
+    metrics: list[str]
+    higher_is_better: dict[str, bool]
+    cells: dict[tuple[str, int], dict[str, Cell]]
+    n_seeds: dict[tuple[str, int], int]
+
+    def header(self, metric: str) -> str:
+        return f"{metric} {'↑' if self.higher_is_better[metric] else '↓'}"
+
+
+def leaderboard(results: pd.DataFrame, model_order: list[str] | None = None) -> Leaderboard:
+    if results.empty:
+        return Leaderboard([], [], {}, {}, {})
+    directions = results.groupby("metric")["higher_is_better"].first().astype(bool).to_dict()
+    metrics = [m for m in METRIC_ORDER if m in directions]
+    metrics += sorted(m for m in directions if m not in METRIC_ORDER)
+    stats = results.groupby(["model", "latent_dim", "metric"])["value"].agg(["mean", "std", "count"])
+    seeds = results.groupby(["model", "latent_dim"])["seed"].nunique().to_dict()
+    order = model_order or list(dict.fromkeys(results["model"]))
+    rows = sorted({(m, int(d)) for m, d, _ in stats.index},
+                  key=lambda r: (r[1], order.index(r[0]) if r[0] in order else len(order)))
+    best = {}
+    for (dim, metric), group in stats.reset_index().groupby(["latent_dim", "metric"]):
+        values = group["mean"].to_numpy()
+        target = np.nanmax(values) if directions[metric] else np.nanmin(values)
+        best[(dim, metric)] = set(group.loc[np.isclose(values, target), "model"])
+    cells: dict[tuple[str, int], dict[str, Cell]] = {}
+    for (model, dim, metric), s in stats.iterrows():
+        std = 0.0 if s["count"] < 2 or np.isnan(s["std"]) else float(s["std"])
+        cells.setdefault((model, int(dim)), {})[metric] = Cell(
+            float(s["mean"]), std, int(s["count"]), model in best[(dim, metric)])
+    return Leaderboard(rows, metrics, directions, cells, {k: int(v) for k, v in seeds.items()})

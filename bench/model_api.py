@@ -1,0 +1,101 @@
+"""The model protocol every registered autoencoder follows, and the model registry.
+
+Why: the trainer, the evaluators and the tests only ever call `encode`, `decode` and `loss`, so a
+new variant needs nothing but one file that subclasses `Autoencoder` and registers a builder.
+Conventions (one for all): inputs are float images in [0, 1] shaped (N, C, H, W); `encode` is the
+deterministic code (a VAE returns its posterior mean); `decode` returns images in [0, 1];
+`loss` returns a dict with at least "loss" (summed over pixels, averaged over the batch).
+
+    @register_model("my_ae", description="...", paper="https://...")
+    def my_ae(input_shape, latent_dim): return MyAE(input_shape, latent_dim)
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from importlib import metadata
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.registry import Registry
+
+log = logging.getLogger(__name__)
+MODELS = Registry("model")
+ENTRY_POINT_GROUP = "aebench.models"
+
+
+def register_model(name: str, *, description: str = "", **meta):
+    """Decorator for a builder `(input_shape, latent_dim) -> Autoencoder`."""
+    return MODELS.register(name, description=description, **meta)
+
+
+class Autoencoder(nn.Module):
+    """Base class: subclasses implement `encode` and `decode_logits` (or override `loss`)."""
+    trainable = True      # False for closed-form baselines, which implement `fit` instead
+    has_decoder = True    # False for the raw-pixel baseline: no reconstruction metrics
+
+    def __init__(self, input_shape: tuple[int, int, int], latent_dim: int):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.latent_dim = latent_dim
+
+    @property
+    def n_pixels(self) -> int:
+        c, h, w = self.input_shape
+        return c * h * w
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        recon = bce_per_image(self.decode_logits(self.encode(x)), x)
+        return {"loss": recon, "recon": recon}
+
+    def fit(self, x_train: torch.Tensor) -> None:
+        """Closed-form fitting for non-trainable baselines."""
+        raise NotImplementedError
+
+
+def bce_per_image(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Bernoulli negative log-likelihood summed over pixels, averaged over the batch."""
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / target.shape[0]
+
+
+def build_model(name: str, input_shape, latent_dim: int) -> Autoencoder:
+    model = MODELS.get(name).builder(tuple(input_shape), latent_dim)
+    if not isinstance(model, Autoencoder):
+        raise TypeError(f"model {name!r}: builder returned {type(model).__name__}, "
+                        "not a bench.model_api.Autoencoder")
+    return model
+
+
+_loaded = False
+
+
+def load_all_models() -> Registry:
+    """Import every module in the `models` package, then the `aebench.models` entry points."""
+    global _loaded
+    if not _loaded:
+        import models
+
+        for info in sorted(pkgutil.iter_modules(models.__path__), key=lambda m: m.name):
+            importlib.import_module(f"models.{info.name}")
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                ep.load()
+            except Exception as exc:  # one broken plugin must not take the others down
+                log.error("model plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)
+        _loaded = True
+    return MODELS

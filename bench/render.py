@@ -1,0 +1,133 @@
+"""Render one list of report blocks twice: as Markdown and as one self-contained HTML file.
+
+Why blocks: the two formats must say the same thing; writing the content once and rendering it
+twice keeps them from drifting. All text is escaped here, in one place: a model named
+`<script>` shows as text in both formats.
+
+    md, html = to_markdown(blocks), to_html(blocks, title, images={"figures/a.png": b"..."})
+"""
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    bold: list[list[bool]] = field(default_factory=list)
+    sortable: bool = False
+    id: str = ""
+
+
+@dataclass
+class Figure:
+    path: str          # relative to the report, e.g. figures/umap.png
+    caption: str
+
+
+Block = Heading | Para | Bullets | Table | Figure
+
+
+# ---------------------------------------------------------------------------- Markdown
+def _md(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("\n", " "))
+
+
+def to_markdown(blocks: list[Block], title: str) -> str:
+    out = [f"# {_md(title)}", ""]
+    for b in blocks:
+        if isinstance(b, Heading):
+            out += ["#" * b.level + " " + _md(b.text), ""]
+        elif isinstance(b, Para):
+            out += [_md(b.text), ""]
+        elif isinstance(b, Bullets):
+            out += [f"- {_md(item)}" for item in b.items] + [""]
+        elif isinstance(b, Table):
+            out.append("| " + " | ".join(_md(h) for h in b.headers) + " |")
+            out.append("|" + "|".join("---" for _ in b.headers) + "|")
+            for r, row in enumerate(b.rows):
+                cells = [f"**{_md(c)}**" if _is_bold(b, r, i) else _md(c) for i, c in enumerate(row)]
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+        elif isinstance(b, Figure):
+            out += [f"![{_md(b.caption)}]({b.path})", "", f"*{_md(b.caption)}*", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _is_bold(table: Table, r: int, c: int) -> bool:
+    return bool(table.bold) and table.bold[r][c]
+
+
+# ---------------------------------------------------------------------------- HTML
+CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222}h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{padding:4px 8px;
+border-bottom:1px solid #e5e5e5;text-align:right}th:first-child,td:first-child{text-align:left}
+th{background:#f6f6f6}table.sortable th{cursor:pointer}figure{margin:1.5em 0}
+figure img{max-width:100%}figcaption{color:#555;font-size:13px}
+"""
+# Click a header to sort by that column; numbers compare as numbers ("0.91 ± 0.01" -> 0.91).
+SORT_JS = """
+document.querySelectorAll('table.sortable').forEach(function(t){
+ t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
+  var b=t.tBodies[0],rs=Array.from(b.rows),asc=th.dataset.dir!=='asc';
+  t.querySelectorAll('th').forEach(function(h){delete h.dataset.dir});th.dataset.dir=asc?'asc':'desc';
+  var key=function(r){var s=r.cells[i].textContent.trim(),v=parseFloat(s);return isNaN(v)?s:v};
+  rs.sort(function(a,c){var x=key(a),y=key(c);var d=(typeof x==='number'&&typeof y==='number')?x-y:
+   String(x).localeCompare(String(y));return asc?d:-d});rs.forEach(function(r){b.appendChild(r)});
+ })})});
+"""
+
+
+def _h(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def to_html(blocks: list[Block], title: str, images: dict[str, bytes]) -> str:
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           # No network: the policy forbids every fetch; images are inline data URIs.
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+           "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
+           f"<title>{_h(title)}</title><style>{CSS}</style></head><body>", f"<h1>{_h(title)}</h1>"]
+    for b in blocks:
+        if isinstance(b, Heading):
+            out.append(f"<h{b.level}>{_h(b.text)}</h{b.level}>")
+        elif isinstance(b, Para):
+            out.append(f"<p>{_h(b.text)}</p>")
+        elif isinstance(b, Bullets):
+            out.append("<ul>" + "".join(f"<li>{_h(i)}</li>" for i in b.items) + "</ul>")
+        elif isinstance(b, Table):
+            attrs = (f' id="{_h(b.id)}"' if b.id else "") + (' class="sortable"' if b.sortable else "")
+            head = "".join(f"<th>{_h(h)}</th>" for h in b.headers)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{'<b>' + _h(c) + '</b>' if _is_bold(b, r, i) else _h(c)}</td>"
+                                 for i, c in enumerate(row)) + "</tr>"
+                for r, row in enumerate(b.rows))
+            out.append(f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        elif isinstance(b, Figure):
+            data = base64.b64encode(images[b.path]).decode("ascii")
+            out.append(f'<figure><img alt="{_h(b.caption)}" src="data:image/png;base64,{data}">'
+                       f"<figcaption>{_h(b.caption)}</figcaption></figure>")
+    out.append(f"<script>{SORT_JS}</script></body></html>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,146 @@
+"""results directory -> report.md + self-contained report.html + figures/*.png.
+
+Why it reads only the results directory: a report can be regenerated (`--report-only`), diffed
+and shared without torch or the data; rebuilding from the same directory gives the same files
+(nothing here reads a clock).
+
+    build_report(Path("reports/mnist-z32-e8"))
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bench import atomic, figures
+from bench.leaderboard import Leaderboard, leaderboard
+from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
+from bench.store import CellStore, collect_results, read_run_manifest, run_cells
+
+METRIC_HELP = [
+    "recon_mse / recon_bce: per-pixel squared error and binary cross-entropy between a test image "
+    "and its reconstruction (images in [0, 1]); lower is better.",
+    "kmeans_*: k-means with k = 10 on the test codes. purity lets several clusters share a digit; "
+    "acc matches clusters to digits one-to-one (Hungarian), so purity >= acc; nmi and ari are "
+    "chance-corrected agreement scores.",
+    "probe_acc: test accuracy of a logistic regression fitted on the standardised training codes "
+    "(how linearly separable the digits are in the code).",
+    "umap_trustworthiness: how well the 2-D UMAP keeps each test code's 10 nearest neighbours (1 = all kept).",
+    "Baselines: pca has as many components as the latent size; raw is the 784 pixels themselves "
+    "(no reconstruction metrics). A learned code is only useful where it beats them.",
+]
+
+
+def build_report(out: Path) -> Path:
+    out = Path(out)
+    manifest = read_run_manifest(out)
+    cells = run_cells(out, manifest)
+    results, failures = collect_results(cells, manifest.get("evaluators"))
+    model_order = list(dict.fromkeys(c.cfg.model for c in cells))
+    board = leaderboard(results, model_order)
+    showcase = _showcase_cells(cells)
+    images = {
+        "figures/reconstructions.png": figures.reconstruction_grid(showcase),
+        "figures/umap.png": figures.umap_panels(showcase),
+        "figures/training_curves.png": figures.training_curves(showcase),
+    }
+    images = {path: png for path, png in images.items() if png is not None}
+    for path, png in images.items():
+        atomic.write_bytes(out / path, png)
+    title = f"aebench report: {out.name}"
+    blocks = _blocks(manifest, board, cells, failures, images, showcase)
+    atomic.write_text(out / "report.md", to_markdown(blocks, title))
+    atomic.write_text(out / "report.html", to_html(blocks, title, images))
+    return out / "report.html"
+
+
+def _showcase_cells(cells: list[CellStore]) -> dict[str, CellStore]:
+    """One cell per model for the figures: the first latent size and the lowest seed."""
+    if not cells:
+        return {}
+    dim = cells[0].cfg.latent_dim
+    chosen: dict[str, CellStore] = {}
+    for cell in sorted(cells, key=lambda c: c.cfg.seed):
+        if cell.cfg.latent_dim == dim and not cell.failed:
+            chosen.setdefault(cell.cfg.model, cell)
+    return {c.cfg.model: chosen[c.cfg.model] for c in cells if c.cfg.model in chosen}
+
+
+def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures: pd.DataFrame,
+            images: dict[str, bytes], showcase: dict[str, CellStore]) -> list[Block]:
+    cfg, data, env = manifest["config"], manifest["data"], manifest["environment"]
+    timings = manifest.get("timings", {})
+    models = list(dict.fromkeys(c.cfg.model for c in cells))
+    blocks: list[Block] = [
+        Heading("What was run"),
+        Bullets([
+            f"Dataset: {data['name']}, {data['n_train']:,} training / {data['n_test']:,} test images "
+            f"of shape {'x'.join(map(str, data['input_shape']))}",
+            f"Models: {', '.join(models)}",
+            f"Seeds: {', '.join(map(str, cfg['seeds']))}; latent sizes: "
+            f"{', '.join(map(str, cfg['latent_dims']))}",
+            f"Training budget (every model): {cfg['epochs']} epochs, batch size {cfg['batch_size']}, "
+            f"Adam, learning rate {cfg['lr']}",
+            f"Device: {env['device']} ({env.get('threads', '?')} threads); "
+            + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+            + (f"; commit {env['git_commit']}" if env.get("git_commit") else ""),
+            "Time by phase (this invocation; cached cells cost ~0): "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
+        ]),
+    ]
+    blocks += _leaderboard_blocks(board)
+    blocks += [Heading("How to read the metrics", 3), Bullets(METRIC_HELP)]
+    captions = {
+        "figures/reconstructions.png": "Reconstructions: top row, test originals (two per digit); "
+        "below, each model's reconstruction of them. Blurry or wrong digits mean information lost "
+        "in the code.",
+        "figures/umap.png": "UMAP of each model's test codes, coloured by the true digit (same colours "
+        "in every panel). Tight, separated blobs mean the code groups digits without labels.",
+        "figures/training_curves.png": "Training curves: reconstruction loss per epoch (log scale). "
+        "A curve still falling steeply at the end means the budget cut that model short.",
+    }
+    if images:
+        blocks.append(Heading("Figures"))
+        dims = {c.cfg.latent_dim for c in showcase.values()}
+        if dims:
+            blocks.append(Para(f"Figures show latent size {min(dims)} and each model's lowest seed."))
+        blocks += [Figure(path, captions[path]) for path in images]
+    blocks += _model_cards(manifest, showcase)
+    blocks.append(Heading("Failed runs"))
+    if failures.empty:
+        blocks.append(Para("None: every cell trained and was evaluated."))
+    else:
+        blocks.append(Table(["model", "seed", "latent_dim", "phase", "reason"],
+                            [[str(v) for v in row] for row in failures.itertuples(index=False)]))
+    return blocks
+
+
+def _leaderboard_blocks(board: Leaderboard) -> list[Block]:
+    blocks: list[Block] = [Heading("Leaderboard")]
+    if not board.rows:
+        return blocks + [Para("No results: every cell failed (see Failed runs).")]
+    blocks.append(Para("One row per model; ↑ higher is better, ↓ lower is better; the best value "
+                       "in each column is bold; mean ± std over seeds where there is more than one. "
+                       "Click a column header in the HTML report to sort."))
+    headers = ["model", "latent_dim", "seeds"] + [board.header(m) for m in board.metrics]
+    rows, bold = [], []
+    for key in board.rows:
+        model, dim = key
+        row_cells = board.cells[key]
+        rows.append([model, str(dim), str(board.n_seeds.get(key, 0))]
+                    + [row_cells[m].text() if m in row_cells else "–" for m in board.metrics])
+        bold.append([False, False, False] + [m in row_cells and row_cells[m].best for m in board.metrics])
+    return blocks + [Table(headers, rows, bold, sortable=True, id="leaderboard")]
+
+
+def _model_cards(manifest: dict, showcase: dict[str, CellStore]) -> list[Block]:
+    meta = manifest.get("models", {})
+    blocks: list[Block] = [Heading("Model cards")]
+    rows = []
+    for model, cell in showcase.items():
+        m = meta.get(model, {})
+        info = cell.train_info()
+        rows.append([model, m.get("description", ""), m.get("paper", ""),
+                     f"{info.get('n_params', 0):,}", f"{info.get('seconds', float('nan')):.1f}"])
+    blocks.append(Table(["model", "description", "reference", "parameters", "train / fit seconds"], rows))
+    return blocks

@@ -1,0 +1,218 @@
+"""The grid: models x seeds x latent sizes -> trained cells -> evaluations -> results.csv.
+
+Why here and not in the CLI: the runner is what tests and other front ends call. Each cell is
+trained (or fitted, for baselines) once, embedded once, and every evaluator reads those codes. A
+cell that fails is recorded with its phase and reason and becomes a row of the report's failures;
+the other cells go on.
+
+    outcome = run(RunConfig(models=("pca",), dataset="digits").validated())
+"""
+from __future__ import annotations
+
+import logging
+import platform
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench import atomic
+from bench.config import CellConfig, ConfigError, RunConfig
+from bench.data import DATASETS, ImageData, load_dataset, to_float
+from bench.evaluators import EvalContext, Evaluator, load_all_evaluators
+from bench.model_api import Autoencoder, build_model, load_all_models
+from bench.store import CellStore, collect_results, write_run_manifest
+from bench.train import pick_device, seed_everything, train
+
+log = logging.getLogger(__name__)
+ENCODE_BATCH = 2000
+MAX_STORED_CODE = 256  # codes wider than this (the raw pixels) are recomputed, not stored
+
+
+@dataclass
+class RunOutcome:
+    out: Path
+    n_cells: int
+    failures: list[str] = field(default_factory=list)
+    trained: int = 0          # cells trained (or fitted) in this invocation, not loaded
+    evaluated: int = 0        # evaluator runs done in this invocation
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+def resolve(cfg: RunConfig) -> tuple[list[str], list[Evaluator]]:
+    """Model and evaluator names from patterns; unknown names raise with 'did you mean'."""
+    registry = load_all_models()
+    models = registry.names(cfg.models, cfg.exclude)
+    # Learned models first, baselines last: the order of the leaderboard and the figures.
+    models.sort(key=lambda m: registry.get(m).meta.get("family") == "baseline")
+    if not models:
+        raise ConfigError(f"no model matches --models {','.join(cfg.models)}"
+                          f" minus --exclude {','.join(cfg.exclude)}")
+    DATASETS.get(cfg.dataset)
+    registry = load_all_evaluators()
+    evaluators = [registry.get(n).builder() for n in registry.names(cfg.evaluators)]
+    return models, evaluators
+
+
+def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
+    from bench.report import build_report  # the report needs no torch; import it late anyway
+
+    models, evaluators = resolve(cfg)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    data = load_dataset(cfg.dataset, cfg.data_root)
+    check_against_data(cfg, data)
+    data = data.limited(cfg.limit)
+    timings["data"] = time.perf_counter() - start
+    device = pick_device(cfg.device)
+    out = Path(out or cfg.out or Path("reports") / cfg.run_name)
+    cells = [cfg.cell(m, s, d) for d in cfg.latent_dims for m in models for s in cfg.seeds]
+    outcome = RunOutcome(out, len(cells))
+    log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",
+             cfg.run_name, len(cells), device, len(data.x_train), len(data.x_test), out)
+    x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
+    manifest = {"config": cfg.to_dict(), "cells": [c.to_dict() for c in cells],
+                "evaluators": {e.name: e.version for e in evaluators},
+                "models": {m: model_card(m) for m in models},
+                "data": {"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test),
+                         "input_shape": list(data.input_shape)},
+                "environment": environment(device)}
+    write_run_manifest(out, {**manifest, "timings": timings})
+    for cell_cfg in cells:
+        cell = CellStore(out, cell_cfg)
+        if cfg.force:
+            cell.reset()
+        try:
+            run_cell(cell, data, x_train, x_test, evaluators, outcome, timings)
+        except Exception as exc:  # a failed cell is a result, not the end of the run
+            phase = getattr(exc, "phase", "run")
+            log.error("cell %s failed in %s: %s", cell_cfg.dirname, phase, exc)
+            cell.fail(phase, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            outcome.failures.append(f"{cell_cfg.dirname}: {exc}")
+    write_run_manifest(out, {**manifest, "timings": timings})
+    results, _ = collect_results([CellStore(out, c) for c in cells], manifest["evaluators"])
+    atomic.write_text(out / "results.csv", results.to_csv(index=False))
+    start = time.perf_counter()
+    build_report(out)
+    timings["report"] = time.perf_counter() - start
+    write_run_manifest(out, {**manifest, "timings": timings})
+    return outcome
+
+
+def model_card(name: str) -> dict:
+    """Registry metadata, stored in run.json so the report needs no registry (and no torch)."""
+    entry = load_all_models().get(name)
+    return {"description": entry.description,
+            **{k: v for k, v in entry.meta.items() if isinstance(v, (str, int, float, bool))}}
+
+
+def check_against_data(cfg: RunConfig, data: ImageData) -> None:
+    if cfg.limit is not None and (cfg.limit > len(data.x_train) or cfg.limit > len(data.x_test)):
+        raise ConfigError(f"--limit {cfg.limit} is larger than {data.name} "
+                          f"({len(data.x_train)} train / {len(data.x_test)} test images)")
+    for dim in cfg.latent_dims:
+        if dim > data.n_pixels:
+            raise ConfigError(f"--latent-dim {dim} is larger than the input "
+                              f"({data.n_pixels} pixels of {data.name})")
+
+
+def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: torch.Tensor,
+             evaluators: list[Evaluator], outcome: RunOutcome, timings: dict[str, float]) -> None:
+    c = cell.cfg
+    cell.begin()
+    seed_everything(c.seed)
+    model = _phase("build", build_model, c.model, data.input_shape, c.latent_dim).to(x_train.device)
+    start = time.perf_counter()
+    if cell.trained:
+        model.load_state_dict(cell.load_state_dict())
+    else:
+        history = _phase("train", fit_model, model, x_train, c)
+        n_params = sum(t.numel() for t in [*model.parameters(), *model.buffers()])
+        cell.save_training(model.state_dict(), history, {
+            "seconds": time.perf_counter() - start, "n_params": n_params,
+            "trainable": model.trainable})
+        outcome.trained += 1
+    timings["train"] = timings.get("train", 0.0) + time.perf_counter() - start
+    model.eval()
+    start = time.perf_counter()
+    pending = [e for e in evaluators if not cell.has_eval(e.name, e.version)
+               and not (e.needs_decoder and not model.has_decoder)]
+    if not pending:
+        return
+    z_train, z_test = codes(cell, model, x_train, x_test)
+    timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - start
+    ctx = EvalContext(model, x_test, z_train, z_test, data.y_train, data.y_test, c.seed)
+    for evaluator in pending:
+        start = time.perf_counter()
+        seed_everything(c.seed)
+        result = _phase(f"evaluate:{evaluator.name}", evaluator.evaluate, ctx)
+        seconds = time.perf_counter() - start
+        cell.save_eval(evaluator.name, evaluator.version, result.metrics, result.artifacts, seconds)
+        timings[f"eval:{evaluator.name}"] = timings.get(f"eval:{evaluator.name}", 0.0) + seconds
+        outcome.evaluated += 1
+
+
+def fit_model(model: Autoencoder, x_train: torch.Tensor, c: CellConfig) -> list[dict]:
+    if not model.trainable:
+        start = time.perf_counter()
+        model.fit(x_train)
+        return [{"epoch": 0, "seconds": time.perf_counter() - start}]
+    return train(model, x_train, epochs=c.epochs, batch_size=c.batch_size, lr=c.lr,
+                 seed=c.seed, desc=f"{c.model} z{c.latent_dim} s{c.seed}")
+
+
+def codes(cell: CellStore, model: Autoencoder, x_train, x_test) -> tuple[np.ndarray, np.ndarray]:
+    """Codes from the store, or `encode` in eval mode (stored when they are small)."""
+    stored = cell.load_embeddings()
+    if stored is not None:
+        return stored
+    z_train, z_test = encode_all(model, x_train), encode_all(model, x_test)
+    if z_train.shape[1] <= MAX_STORED_CODE:
+        cell.save_embeddings(z_train, z_test)
+    return z_train, z_test
+
+
+@torch.no_grad()
+def encode_all(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
+    model.eval()
+    z = torch.cat([model.encode(x[i:i + ENCODE_BATCH]) for i in range(0, len(x), ENCODE_BATCH)])
+    return z.float().cpu().numpy()
+
+
+def _phase(name: str, fn, *args):
+    """Run `fn`, tagging any exception with the phase it happened in (for the failure record)."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        exc.phase = name
+        raise
+
+
+def environment(device: torch.device) -> dict:
+    import sklearn
+    import torchvision
+
+    versions = {"python": platform.python_version(), "torch": torch.__version__,
+                "torchvision": torchvision.__version__, "scikit-learn": sklearn.__version__}
+    try:
+        from importlib.metadata import version
+        versions["umap-learn"] = version("umap-learn")
+    except Exception:
+        pass
+    return {"device": str(device), "threads": torch.get_num_threads(),
+            "platform": platform.platform(), "versions": versions, "git_commit": _git_commit()}
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""

@@ -1,0 +1,79 @@
+"""The single training loop: every model, same optimizer, learning rate, batch size, epochs, seed.
+
+Why no framework: model-specific behaviour lives in each model's `loss`, so the loop is a few
+lines that index one in-memory tensor per batch (no per-sample Python), and its speed is ours to
+measure. A non-finite loss stops the cell with the epoch it happened in.
+
+    history = train(model, x_train, epochs=5, batch_size=128, lr=1e-3, seed=0)
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite; carries the epoch for the failure record."""
+
+    def __init__(self, epoch: int, values: dict[str, float]):
+        self.epoch = epoch
+        super().__init__(f"loss diverged in epoch {epoch}: "
+                         + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was requested but CUDA is not available")
+    return torch.device(requested)
+
+
+def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_size: int,
+          lr: float, seed: int, desc: str = "train") -> list[dict]:
+    """Train `model` in place on `x_train` (float images on the model's device)."""
+    seed_everything(seed)
+    device = x_train.device
+    model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    n = len(x_train)
+    history = []
+    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", leave=False,
+               disable=not sys.stderr.isatty() or bool(os.environ.get("AEBENCH_QUIET")))
+    for epoch in bar:
+        start = time.perf_counter()
+        sums: dict[str, torch.Tensor] = {}
+        perm = torch.randperm(n, generator=order).to(device)
+        for i in range(0, n, batch_size):
+            xb = x_train.index_select(0, perm[i:i + batch_size])
+            terms = model.loss(xb)
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            optimizer.step()
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value.detach() * len(xb)
+        means = {key: float(value) / n for key, value in sums.items()}
+        if not all(np.isfinite(v) for v in means.values()):
+            raise DivergedError(epoch, means)
+        seconds = time.perf_counter() - start
+        history.append({"epoch": epoch, **means, "seconds": seconds, "images_per_s": n / seconds})
+        bar.set_postfix(loss=f"{means['loss']:.2f}")
+        log.debug("%s epoch %d: %s", desc, epoch, means)
+    model.eval()
+    return history
