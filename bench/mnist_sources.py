@@ -184,7 +184,8 @@ def decode_pickled_mnist(blob: bytes, sha256: str = PYPI_SHA256) -> Arrays:
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Defence in depth after the checksum: only the globals a pickled ndarray needs."""
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               ("_codecs", "encode")}  # how Python 3 writes bytes in a protocol-2 pickle; harmless
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:

@@ -1,0 +1,115 @@
+"""End to end on the offline `digits` dataset through the real CLI entry point."""
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from bench.cli import main
+from bench.model_api import Autoencoder
+from bench.store import RESULT_COLUMNS
+
+FAST = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "-q"]
+NO_UMAP = ["--evaluators", "reconstruction,kmeans,probe"]
+
+
+def test_list_shows_models_and_evaluators(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for name in ["dense_ae", "conv_ae", "denoising_ae", "vae", "pca", "raw", "kmeans", "probe", "umap"]:
+        assert name in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--models", "conv_aa"], "did you mean 'conv_ae'"),
+    (["--evaluators", "kmean"], "did you mean 'kmeans'"),
+    (["--dataset", "mnits"], "did you mean 'mnist'"),
+    (["--epochs", "0"], "--epochs must be a positive integer"),
+    (["--batch-size", "-5"], "--batch-size must be a positive integer"),
+    (["--latent-dim", "0"], "--latent-dim must be a positive integer"),
+    (["--dataset", "digits", "--latent-dim", "65"], "larger than the input"),
+    (["--dataset", "digits", "--limit", "100000"], "larger than digits"),
+    (["--device", "tpu"], "--device must be"),
+])
+def test_bad_input_exits_2_with_a_clear_message(argv, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(argv + ["--out", str(out)]) == 2
+    assert message.lower() in capsys.readouterr().err.lower()
+    assert not out.exists(), "bad usage must write nothing"
+
+
+def test_non_integer_argument_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--epochs", "many"])
+    assert info.value.code == 2
+
+
+def test_digits_run_writes_results_and_report_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    argv = FAST + ["--out", str(out), "--seeds", "0,1"]
+    assert main(argv) == 0
+    results = pd.read_csv(out / "results.csv")
+    assert list(results.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert set(results["model"]) == {"dense_ae", "conv_ae", "denoising_ae", "vae", "pca", "raw"}
+    assert set(results["seed"]) == {0, 1}
+    metrics = set(results["metric"])
+    assert {"recon_mse", "recon_bce", "kmeans_purity", "kmeans_acc", "kmeans_nmi", "kmeans_ari",
+            "probe_acc", "umap_trustworthiness"} <= metrics
+    assert not ((results["model"] == "raw") & results["metric"].str.startswith("recon")).any()
+    purity = results.pivot_table(index=["model", "seed"], columns="metric", values="value")
+    assert (purity["kmeans_purity"] >= purity["kmeans_acc"]).all()
+    html = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    assert "<table id=\"leaderboard\" class=\"sortable\">" in html
+    assert html.count("data:image/png;base64,") == 3 and "http://" not in html.split("<body>")[1].replace("https://doi", "").replace("https://arxiv", "")
+    assert "(figures/reconstructions.png)" in md and (out / "figures" / "umap.png").exists()
+    assert "± " in md, "two seeds: mean ± std"
+
+    # the second run finds every cell finished: nothing is trained or evaluated again
+    mtimes = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.pt")}
+    from bench.cli import config_from_args, parser
+    from bench.runner import run
+    outcome = run(config_from_args(parser().parse_args(argv)), out)
+    assert (outcome.trained, outcome.evaluated) == (0, 0)
+    assert mtimes == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.pt")}
+    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), results)
+
+    # the report is rebuilt from the results directory alone, byte for byte
+    assert main(["--report-only", "--out", str(out)]) == 0
+    assert (out / "report.html").read_text() == html
+
+
+class Diverging(Autoencoder):
+    """Registered by the test: its loss is NaN from the first batch."""
+
+    def __init__(self, input_shape, latent_dim):
+        super().__init__(input_shape, latent_dim)
+        self.lin = torch.nn.Linear(64, latent_dim)
+
+    def encode(self, x):
+        return self.lin(x.flatten(1))
+
+    def loss(self, x):
+        return {"loss": self.encode(x).sum() * float("nan")}
+
+
+def test_a_failing_cell_is_reported_and_the_others_finish(tmp_path, scratch_registry, capsys):
+    scratch_registry("nan_ae", Diverging, description="diverges <script>alert(1)</script>")
+    out = tmp_path / "run"
+    code = main(FAST + NO_UMAP + ["--models", "nan_ae,pca", "--out", str(out)])
+    assert code == 1
+    assert "nan_ae" in capsys.readouterr().err
+    results = pd.read_csv(out / "results.csv")
+    assert set(results["model"]) == {"pca"}
+    (error,) = out.glob("cells/nan_ae-*/error.txt")
+    assert "diverged in epoch 1" in error.read_text()
+    md, html = (out / "report.md").read_text(), (out / "report.html").read_text()
+    assert "diverged in epoch 1" in md and "diverged in epoch 1" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["models"]["nan_ae"]["description"].startswith("diverges")
+
+
+def test_report_only_on_a_missing_directory_is_a_clear_error(tmp_path, capsys):
+    assert main(["--report-only", "--out", str(tmp_path / "nothing")]) == 1
+    assert "not an aebench results directory" in capsys.readouterr().err

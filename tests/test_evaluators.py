@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+
+from bench.evaluators import EvalContext, load_all_evaluators
+from bench.evaluators._cluster_metrics import matched_accuracy, purity
+from bench.model_api import Autoencoder
+
+EVALUATORS = load_all_evaluators()
+
+
+def test_purity_and_hungarian_accuracy_on_hand_made_labels():
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    # cluster 5 holds all of 0 and 1; cluster 7 holds the 2s; cluster 9 is empty of majority
+    clusters = np.array([5, 5, 5, 5, 5, 5, 7, 7, 9])
+    # purity: cluster 5 majority 3, cluster 7 -> 2, cluster 9 -> 1  => 6/9
+    assert purity(labels, clusters) == pytest.approx(6 / 9)
+    # one-to-one: 5->0 (3), 7->2 (2), 9->1 (0)  => 5/9
+    assert matched_accuracy(labels, clusters) == pytest.approx(5 / 9)
+
+
+def test_perfect_clustering_with_permuted_names_scores_one():
+    labels = np.repeat(np.arange(4), 5)
+    clusters = (labels + 2) % 4 * 10
+    assert purity(labels, clusters) == 1.0
+    assert matched_accuracy(labels, clusters) == 1.0
+
+
+def test_purity_is_never_below_accuracy():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        labels, clusters = rng.integers(0, 10, 200), rng.integers(0, 12, 200)
+        assert purity(labels, clusters) >= matched_accuracy(labels, clusters)
+
+
+class Identity(Autoencoder):
+    def encode(self, x):
+        return x.flatten(1)
+
+    def decode(self, z):
+        return z.view(-1, *self.input_shape)
+
+
+def context(model, n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(3), n // 3)
+    # three well-separated blobs in 16-D: every code evaluator should find them
+    centres = rng.normal(0, 10, (3, 16))
+    z = (centres[y] + rng.normal(0, 0.1, (n, 16))).astype(np.float32)
+    x = torch.rand(n, 1, 4, 4)
+    return EvalContext(model, x, z, z.copy(), y, y.copy(), seed)
+
+
+def test_identity_reconstruction_has_zero_error():
+    ctx = context(Identity((1, 4, 4), 16))
+    result = EVALUATORS.get("reconstruction").builder().evaluate(ctx)
+    values = {m.metric: m.value for m in result.metrics}
+    assert values["recon_mse"] == pytest.approx(0.0, abs=1e-12)
+    # a perfect reconstruction's BCE is the images' own entropy (its minimum), not zero
+    x = ctx.x_test.double()
+    entropy = -torch.mean(x * torch.log(x) + (1 - x) * torch.log1p(-x)).item()
+    assert values["recon_bce"] == pytest.approx(entropy, rel=1e-3)
+    assert all(not m.higher_is_better for m in result.metrics)
+    assert result.artifacts["originals"].dtype == np.uint8
+
+
+def test_reconstruction_error_is_positive_for_a_wrong_model():
+    class Zero(Identity):
+        def decode(self, z):
+            return torch.zeros(len(z), *self.input_shape)
+
+    result = EVALUATORS.get("reconstruction").builder().evaluate(context(Zero((1, 4, 4), 16)))
+    ctx = context(Zero((1, 4, 4), 16))
+    values = {m.metric: m.value for m in result.metrics}
+    assert values["recon_mse"] == pytest.approx(torch.mean(ctx.x_test ** 2).item(), rel=1e-5)
+
+
+def test_kmeans_and_probe_find_separated_blobs():
+    ctx = context(Identity((1, 4, 4), 16))
+    km = {m.metric: m.value for m in EVALUATORS.get("kmeans").builder().evaluate(ctx).metrics}
+    assert km == pytest.approx({"kmeans_purity": 1.0, "kmeans_acc": 1.0, "kmeans_nmi": 1.0, "kmeans_ari": 1.0})
+    probe = EVALUATORS.get("probe").builder().evaluate(ctx).metrics
+    assert [(m.metric, m.value, m.higher_is_better) for m in probe] == [("probe_acc", 1.0, True)]
+
+
+def test_kmeans_on_noise_is_near_chance():
+    ctx = context(Identity((1, 4, 4), 16))
+    rng = np.random.default_rng(1)
+    ctx.z_test = rng.normal(size=ctx.z_test.shape).astype(np.float32)
+    km = {m.metric: m.value for m in EVALUATORS.get("kmeans").builder().evaluate(ctx).metrics}
+    assert km["kmeans_ari"] < 0.2 and km["kmeans_acc"] < 0.7

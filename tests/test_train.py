@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from bench.model_api import Autoencoder, build_model, load_all_models
+from bench.train import DivergedError, pick_device, train
+
+load_all_models()
+
+
+class Exploding(Autoencoder):
+    """A model whose loss turns NaN in its second epoch."""
+
+    def __init__(self, input_shape, latent_dim):
+        super().__init__(input_shape, latent_dim)
+        self.w = torch.nn.Parameter(torch.ones(1))
+        self.calls = 0
+
+    def encode(self, x):
+        return x.flatten(1)[:, : self.latent_dim] * self.w
+
+    def loss(self, x):
+        self.calls += 1
+        value = (self.encode(x) ** 2).mean()
+        return {"loss": value * (float("nan") if self.calls > 2 else 1.0)}
+
+
+def test_nan_loss_raises_with_the_epoch():
+    x = torch.rand(20, 1, 4, 4)
+    with pytest.raises(DivergedError, match="epoch 2") as info:
+        train(Exploding((1, 4, 4), 2), x, epochs=5, batch_size=10, lr=1e-3, seed=0)
+    assert info.value.epoch == 2
+
+
+def test_same_seed_same_weights_and_history():
+    x = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = build_model("vae", (1, 8, 8), 4)
+        history = train(model, x, epochs=2, batch_size=16, lr=1e-3, seed=7)
+        runs.append((model.state_dict(), [h["loss"] for h in history]))
+    (w1, h1), (w2, h2) = runs
+    assert h1 == h2
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
+
+
+def test_training_lowers_the_loss_over_epochs():
+    x = torch.rand(256, 1, 8, 8, generator=torch.Generator().manual_seed(0)).round()
+    torch.manual_seed(0)
+    history = train(build_model("dense_ae", (1, 8, 8), 8), x, epochs=4, batch_size=32, lr=1e-3, seed=0)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+
+
+def test_device_auto_picks_cuda_only_when_present(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto").type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="not available"):
+        pick_device("cuda")
