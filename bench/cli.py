@@ -6,18 +6,13 @@ kept, and the same command resumes).
 """
 from __future__ import annotations
 
-import os
+import argparse
+import logging
+import sys
+from pathlib import Path
 
-# Before torch loads: spinning OpenMP workers slowed training ~28x on 2 busy cores (README).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from bench.config import ConfigError, RunConfig  # noqa: E402
-from bench.registry import UnknownNameError  # noqa: E402
+from bench.config import ConfigError, RunConfig
+from bench.registry import UnknownNameError
 
 log = logging.getLogger("aebench")
 DEFAULTS = RunConfig()
@@ -42,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
     p.add_argument("--force", action="store_true", help="recompute cells even if finished")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from --out, no training")
+    p.add_argument("--config", metavar="FILE.toml", help="a TOML run file; flags override it")
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE",
+                   help="a Python file that registers models (repeatable)")
     p.add_argument("--list", action="store_true", help="list models and evaluators, then exit")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     return p
@@ -75,17 +73,38 @@ def list_registered() -> str:
     from bench.evaluators import load_all_evaluators
     from bench.model_api import load_all_models
 
+    models = sorted(load_all_models(), key=lambda e: e.meta.get("family") == "baseline")
     lines = ["Models:"]
-    lines += [f"  {e.name:<16} {e.description}" for e in load_all_models()]
+    lines += [f"  {e.name:<16} {e.description}" for e in models]
     lines += ["Evaluators:"]
     lines += [f"  {e.name:<16} {e.description}" for e in load_all_evaluators()]
     return "\n".join(lines)
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Flags over the TOML file (`--config`) over the built-in defaults."""
+    from bench.config import read_toml
+
+    p = parser()
+    args = p.parse_args(argv)
+    if args.config:
+        values = read_toml(args.config)
+        to_flag = {"models": ",".join, "exclude": ",".join, "evaluators": ",".join}
+        p.set_defaults(**{("latent_dim" if k == "latent_dims" else k): to_flag.get(k, lambda v: v)(v)
+                          for k, v in values.items()})
+        args = p.parse_args(argv)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    plugin_failures = load_plugins(args.plugin)
     try:
         if args.list:
             print(list_registered())
@@ -117,4 +136,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(outcome.failures)} of {outcome.n_cells} cells failed:", file=sys.stderr)
         for failure in outcome.failures:
             print(f"  {failure}", file=sys.stderr)
-    return outcome.exit_code
+    for failure in plugin_failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 1 if plugin_failures else outcome.exit_code
+
+
+def load_plugins(files: list[str]) -> list[str]:
+    """Load `--plugin` files and entry-point plugins; a broken one is reported, not fatal."""
+    from bench.model_api import PluginError, load_all_models, load_plugin_file, plugin_errors
+
+    load_all_models()
+    failures = list(plugin_errors)
+    for path in files:
+        try:
+            names = load_plugin_file(path)
+            log.info("plugin %s registered %s", path, ", ".join(names))
+        except PluginError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failures.append(str(exc))
+    return failures

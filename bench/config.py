@@ -9,9 +9,12 @@ so a finished cell is found again and a changed setting never reuses a stale res
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import tomllib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 # Bump when a change to training or data handling makes old cells incomparable.
 CELL_FORMAT = 1
@@ -106,3 +109,56 @@ class RunConfig:
 def _positive(flag: str, value) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
+
+
+# TOML keys -> (RunConfig field, expected type). Lists may also be given as comma strings.
+TOML_KEYS = {
+    "models": ("models", "patterns"), "exclude": ("exclude", "patterns"),
+    "evaluators": ("evaluators", "patterns"), "dataset": ("dataset", str),
+    "epochs": ("epochs", int), "batch_size": ("batch_size", int), "lr": ("lr", float),
+    "latent_dim": ("latent_dims", "ints"), "seeds": ("seeds", "ints"), "limit": ("limit", int),
+    "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),
+}
+
+
+def read_toml(path: str | Path) -> dict:
+    """A TOML run file -> keyword arguments for RunConfig; unknown keys and wrong types raise
+    ConfigError naming the key (with "did you mean")."""
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    table = raw.get("run", raw)  # accept a [run] table or top-level keys
+    values = {}
+    for key, value in table.items():
+        if key not in TOML_KEYS:
+            close = difflib.get_close_matches(key, TOML_KEYS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{path}: unknown key {key!r}.{hint} Known: {', '.join(TOML_KEYS)}")
+        field_name, kind = TOML_KEYS[key]
+        values[field_name] = _coerce(path, key, value, kind)
+    return values
+
+
+def _coerce(path, key, value, kind):
+    wrong = ConfigError(f"{path}: {key} has the wrong type ({type(value).__name__}: {value!r})")
+    if kind in ("patterns", "ints"):
+        items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        if kind == "ints" and isinstance(value, str):
+            try:
+                items = [int(v) for v in items]
+            except ValueError:
+                raise wrong from None
+        if not isinstance(items, list):
+            items = [items]
+        want = str if kind == "patterns" else int
+        if not items or not all(isinstance(v, want) and not isinstance(v, bool) for v in items):
+            raise wrong
+        return tuple(items)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise wrong
+    return value

@@ -91,3 +91,41 @@ def training_curves(cells: dict[str, CellStore]) -> bytes | None:
     ax.set_yscale("log")
     fig.tight_layout()
     return _png(fig)
+
+
+def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tuple[str, list[str]]]
+                ) -> bytes | None:
+    """One small bar chart per metric, laid out by metric group; error bars are the standard
+    deviation over seeds (none with a single seed)."""
+    if results.empty:
+        return None
+    dim = results["latent_dim"].iloc[0]
+    data = results[results["latent_dim"] == dim]
+    cols = max(len(ms) for _, ms in groups)
+    sns.set_theme(style="whitegrid")
+    height = 0.22 * len(model_order) + 0.9
+    fig, axes = plt.subplots(len(groups), cols, figsize=(3.2 * cols, height * len(groups)), squeeze=False)
+    palette = dict(zip(model_order, sns.color_palette("husl", len(model_order))))
+    for r, (group, metrics) in enumerate(groups):
+        for c in range(cols):
+            ax = axes[r, c]
+            if c >= len(metrics):
+                ax.axis("off")
+                continue
+            metric = metrics[c]
+            sub = data[data["metric"] == metric]
+            order = [m for m in model_order if m in set(sub["model"])]
+            higher = bool(sub["higher_is_better"].iloc[0])
+            sns.barplot(data=sub, y="model", x="value", hue="model", order=order, palette=palette,
+                        errorbar="sd", ax=ax, legend=False)
+            for container in ax.containers:  # bars near 1 look alike: print the values on them
+                ax.bar_label(container, fmt="%.3g", fontsize=6, padding=2)
+            ax.margins(x=0.25)
+            ax.set_title(f"{metric} {'↑' if higher else '↓'}", fontsize=9)
+            ax.set_xlabel("")
+            ax.set_ylabel(group if c == 0 else "")
+            ax.tick_params(labelsize=7)
+            if c:
+                ax.set_yticklabels([])
+    fig.tight_layout()
+    return _png(fig)

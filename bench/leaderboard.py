@@ -16,6 +16,16 @@ import pandas as pd
 # Headline metrics first, in reading order; anything else follows alphabetically.
 METRIC_ORDER = ["recon_mse", "recon_bce", "kmeans_purity", "kmeans_acc", "kmeans_nmi",
                 "kmeans_ari", "probe_acc", "umap_trustworthiness"]
+# Column groups of the leaderboard, by metric-name prefix.
+GROUPS = [("reconstruction", ("recon_",)), ("clustering", ("kmeans_",)),
+          ("probing", ("probe_",)), ("other", ("",))]
+# The rank column: mean over these metrics of the model's rank among the rows of its latent size
+# (1 = best); a model without a metric (raw has no reconstruction) is ranked on the others.
+HEADLINE = ["recon_mse", "kmeans_acc", "probe_acc"]
+
+
+def group_of(metric: str) -> str:
+    return next(name for name, prefixes in GROUPS if metric.startswith(prefixes))
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Leaderboard:
     higher_is_better: dict[str, bool]
     cells: dict[tuple[str, int], dict[str, Cell]]
     n_seeds: dict[tuple[str, int], int]
+    rank: dict[tuple[str, int], float]
 
     def header(self, metric: str) -> str:
         return f"{metric} {'↑' if self.higher_is_better[metric] else '↓'}"
@@ -45,10 +56,11 @@ class Leaderboard:
 
 def leaderboard(results: pd.DataFrame, model_order: list[str] | None = None) -> Leaderboard:
     if results.empty:
-        return Leaderboard([], [], {}, {}, {})
+        return Leaderboard([], [], {}, {}, {}, {})
     directions = results.groupby("metric")["higher_is_better"].first().astype(bool).to_dict()
     metrics = [m for m in METRIC_ORDER if m in directions]
     metrics += sorted(m for m in directions if m not in METRIC_ORDER)
+    metrics.sort(key=lambda m: [g for g, _ in GROUPS].index(group_of(m)))  # stable within groups
     stats = results.groupby(["model", "latent_dim", "metric"])["value"].agg(["mean", "std", "count"])
     seeds = results.groupby(["model", "latent_dim"])["seed"].nunique().to_dict()
     order = model_order or list(dict.fromkeys(results["model"]))
@@ -64,4 +76,17 @@ def leaderboard(results: pd.DataFrame, model_order: list[str] | None = None) -> 
         std = 0.0 if s["count"] < 2 or np.isnan(s["std"]) else float(s["std"])
         cells.setdefault((model, int(dim)), {})[metric] = Cell(
             float(s["mean"]), std, int(s["count"]), model in best[(dim, metric)])
-    return Leaderboard(rows, metrics, directions, cells, {k: int(v) for k, v in seeds.items()})
+    return Leaderboard(rows, metrics, directions, cells, {k: int(v) for k, v in seeds.items()},
+                       headline_rank(stats, directions))
+
+
+def headline_rank(stats: pd.DataFrame, directions: dict[str, bool]) -> dict[tuple[str, int], float]:
+    """Mean over HEADLINE metrics of each model's rank within its latent size (1 = best)."""
+    means = stats["mean"].unstack("metric")
+    ranks = pd.DataFrame(index=means.index)
+    for metric in HEADLINE:
+        if metric in means:
+            col = means[metric] if directions[metric] else -means[metric]
+            ranks[metric] = col.groupby(level="latent_dim").rank(ascending=False, method="min")
+    score = ranks.mean(axis=1, skipna=True)
+    return {(m, int(d)): float(v) for (m, d), v in score.items() if not np.isnan(v)}

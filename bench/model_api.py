@@ -12,9 +12,12 @@ deterministic code (a VAE returns its posterior mean); `decode` returns images i
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import pkgutil
+import sys
 from importlib import metadata
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -81,7 +84,12 @@ def build_model(name: str, input_shape, latent_dim: int) -> Autoencoder:
     return model
 
 
+class PluginError(RuntimeError):
+    """A plugin could not be loaded; the message names the plugin and what is wrong."""
+
+
 _loaded = False
+plugin_errors: list[str] = []  # broken entry-point plugins: reported, the other models still run
 
 
 def load_all_models() -> Registry:
@@ -96,6 +104,32 @@ def load_all_models() -> Registry:
             try:
                 ep.load()
             except Exception as exc:  # one broken plugin must not take the others down
-                log.error("model plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)
+                message = f"model plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+                log.error("%s", message)
+                plugin_errors.append(message)
         _loaded = True
     return MODELS
+
+
+def load_plugin_file(path: str | Path) -> list[str]:
+    """Import one Python file (`--plugin`), returning the model names it registered."""
+    load_all_models()
+    path = Path(path)
+    if not path.is_file():
+        raise PluginError(f"plugin {path}: no such file")
+    before = set(MODELS.names())
+    name = f"aebench_plugin_{path.stem}_{abs(hash(str(path.resolve()))) % 10**8}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        for added in set(MODELS.names()) - before:  # a half-imported plugin registers nothing
+            MODELS.remove(added)
+        raise PluginError(f"plugin {path}: {type(exc).__name__}: {exc}") from exc
+    added = [n for n in MODELS.names() if n not in before]
+    if not added:
+        raise PluginError(f"plugin {path}: registered no model (use @register_model)")
+    return added

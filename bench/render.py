@@ -36,6 +36,7 @@ class Table:
     bold: list[list[bool]] = field(default_factory=list)
     sortable: bool = False
     id: str = ""
+    groups: list[tuple[str, int]] = field(default_factory=list)  # (label, colspan) header row
 
 
 @dataclass
@@ -84,18 +85,22 @@ body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;
 padding:0 1em;color:#222}h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{padding:4px 8px;
 border-bottom:1px solid #e5e5e5;text-align:right}th:first-child,td:first-child{text-align:left}
-th{background:#f6f6f6}table.sortable th{cursor:pointer}figure{margin:1.5em 0}
+th{background:#f6f6f6}table.sortable thead tr:last-child th{cursor:pointer}
+th.group{text-align:center;border-left:2px solid #fff;font-weight:600;color:#444}figure{margin:1.5em 0}
 figure img{max-width:100%}figcaption{color:#555;font-size:13px}
 """
 # Click a header to sort by that column; numbers compare as numbers ("0.91 ± 0.01" -> 0.91).
 SORT_JS = """
 document.querySelectorAll('table.sortable').forEach(function(t){
- t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
+ var hs=t.tHead.rows[t.tHead.rows.length-1].cells;
+ Array.from(hs).forEach(function(th,i){th.addEventListener('click',function(){
   var b=t.tBodies[0],rs=Array.from(b.rows),asc=th.dataset.dir!=='asc';
-  t.querySelectorAll('th').forEach(function(h){delete h.dataset.dir});th.dataset.dir=asc?'asc':'desc';
+  Array.from(hs).forEach(function(h){delete h.dataset.dir});th.dataset.dir=asc?'asc':'desc';
   var key=function(r){var s=r.cells[i].textContent.trim(),v=parseFloat(s);return isNaN(v)?s:v};
-  rs.sort(function(a,c){var x=key(a),y=key(c);var d=(typeof x==='number'&&typeof y==='number')?x-y:
-   String(x).localeCompare(String(y));return asc?d:-d});rs.forEach(function(r){b.appendChild(r)});
+  rs.sort(function(a,c){var x=key(a),y=key(c),nx=typeof x==='number',ny=typeof y==='number';
+   if(nx!==ny)return nx?-1:1;  /* blanks ("–") last in either direction */
+   var d=nx?x-y:String(x).localeCompare(String(y));return asc?d:-d});
+  rs.forEach(function(r){b.appendChild(r)});
  })})});
 """
 
@@ -120,6 +125,9 @@ def to_html(blocks: list[Block], title: str, images: dict[str, bytes]) -> str:
         elif isinstance(b, Table):
             attrs = (f' id="{_h(b.id)}"' if b.id else "") + (' class="sortable"' if b.sortable else "")
             head = "".join(f"<th>{_h(h)}</th>" for h in b.headers)
+            if b.groups:
+                group_row = "".join(f'<th colspan="{n}" class="group">{_h(g)}</th>' for g, n in b.groups)
+                head = f"{group_row}</tr><tr>{head}"
             body = "".join(
                 "<tr>" + "".join(f"<td>{'<b>' + _h(c) + '</b>' if _is_bold(b, r, i) else _h(c)}</td>"
                                  for i, c in enumerate(row)) + "</tr>"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import atomic, figures
-from bench.leaderboard import Leaderboard, leaderboard
+from bench.leaderboard import HEADLINE, Leaderboard, group_of, leaderboard
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
 from bench.store import CellStore, collect_results, read_run_manifest, run_cells
 
@@ -43,6 +43,7 @@ def build_report(out: Path) -> Path:
         "figures/reconstructions.png": figures.reconstruction_grid(showcase),
         "figures/umap.png": figures.umap_panels(showcase),
         "figures/training_curves.png": figures.training_curves(showcase),
+        "figures/metrics.png": figures.metric_bars(results, model_order, _grouped(board.metrics)),
     }
     images = {path: png for path, png in images.items() if png is not None}
     for path, png in images.items():
@@ -85,7 +86,7 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
             + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
             + (f"; commit {env['git_commit']}" if env.get("git_commit") else ""),
             "Time by phase (this invocation; cached cells cost ~0): "
-            + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()),
+            + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if k != "report"),
         ]),
     ]
     blocks += _leaderboard_blocks(board)
@@ -98,6 +99,8 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
         "in every panel). Tight, separated blobs mean the code groups digits without labels.",
         "figures/training_curves.png": "Training curves: reconstruction loss per epoch (log scale). "
         "A curve still falling steeply at the end means the budget cut that model short.",
+        "figures/metrics.png": "Every metric as bars, one panel per metric, grouped like the "
+        "leaderboard (arrows give the direction); error bars are the standard deviation over seeds.",
     }
     if images:
         blocks.append(Heading("Figures"))
@@ -105,7 +108,10 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
         if dims:
             blocks.append(Para(f"Figures show latent size {min(dims)} and each model's lowest seed."))
         blocks += [Figure(path, captions[path]) for path in images]
-    blocks += _model_cards(manifest, showcase)
+    first_cells = {}
+    for cell in cells:  # a model whose every cell failed still gets its card
+        first_cells.setdefault(cell.cfg.model, cell)
+    blocks += _model_cards(manifest, {m: showcase.get(m, c) for m, c in first_cells.items()})
     blocks.append(Heading("Failed runs"))
     if failures.empty:
         blocks.append(Para("None: every cell trained and was evaluated."))
@@ -119,28 +125,53 @@ def _leaderboard_blocks(board: Leaderboard) -> list[Block]:
     blocks: list[Block] = [Heading("Leaderboard")]
     if not board.rows:
         return blocks + [Para("No results: every cell failed (see Failed runs).")]
-    blocks.append(Para("One row per model; ↑ higher is better, ↓ lower is better; the best value "
-                       "in each column is bold; mean ± std over seeds where there is more than one. "
-                       "Click a column header in the HTML report to sort."))
-    headers = ["model", "latent_dim", "seeds"] + [board.header(m) for m in board.metrics]
+    blocks.append(Para(
+        "One row per model, best rank first; ↑ higher is better, ↓ lower is better; the best value "
+        "in each column is bold; mean ± std over seeds where there is more than one. rank is the "
+        f"mean of the model's ranks on {', '.join(HEADLINE)} among models of the same latent size "
+        "(1 = best; a metric a model lacks is skipped). Columns are grouped: "
+        + "; ".join(f"{g}: {', '.join(ms)}" for g, ms in _grouped(board.metrics))
+        + ". Click a column header in the HTML report to sort."))
+    fixed = ["model", "latent_dim", "seeds", "rank ↓"]
+    headers = fixed + [board.header(m) for m in board.metrics]
     rows, bold = [], []
-    for key in board.rows:
+    order = sorted(board.rows, key=lambda k: (k[1], board.rank.get(k, float("inf"))))
+    for key in order:
         model, dim = key
         row_cells = board.cells[key]
-        rows.append([model, str(dim), str(board.n_seeds.get(key, 0))]
+        rank = board.rank.get(key)
+        rows.append([model, str(dim), str(board.n_seeds.get(key, 0)),
+                     f"{rank:.2f}" if rank is not None else "–"]
                     + [row_cells[m].text() if m in row_cells else "–" for m in board.metrics])
-        bold.append([False, False, False] + [m in row_cells and row_cells[m].best for m in board.metrics])
-    return blocks + [Table(headers, rows, bold, sortable=True, id="leaderboard")]
+        bold.append([False] * len(fixed) + [m in row_cells and row_cells[m].best for m in board.metrics])
+    groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in _grouped(board.metrics)]
+    return blocks + [Table(headers, rows, bold, sortable=True, id="leaderboard", groups=groups)]
+
+
+def _grouped(metrics: list[str]) -> list[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {}
+    for m in metrics:
+        groups.setdefault(group_of(m), []).append(m)
+    return list(groups.items())
 
 
 def _model_cards(manifest: dict, showcase: dict[str, CellStore]) -> list[Block]:
     meta = manifest.get("models", {})
-    blocks: list[Block] = [Heading("Model cards")]
+    blocks: list[Block] = [Heading("Model cards"), Para(
+        "From the registry: what each model is, where it comes from, its size, the time it took, "
+        "and its resolved configuration (the shared budget plus the model's own hyperparameters).")]
     rows = []
     for model, cell in showcase.items():
-        m = meta.get(model, {})
+        m = dict(meta.get(model, {}))
         info = cell.train_info()
+        c = cell.cfg
+        own = {k: v for k, v in m.items() if k not in ("description", "paper", "family")}
+        config = {"epochs": c.epochs, "batch_size": c.batch_size, "lr": c.lr,
+                  "latent_dim": c.latent_dim, **own}
         rows.append([model, m.get("description", ""), m.get("paper", ""),
-                     f"{info.get('n_params', 0):,}", f"{info.get('seconds', float('nan')):.1f}"])
-    blocks.append(Table(["model", "description", "reference", "parameters", "train / fit seconds"], rows))
+                     f"{info['n_params']:,}" if info else "–",
+                     f"{info['seconds']:.1f}" if info else "failed",
+                     ", ".join(f"{k}={v}" for k, v in config.items())])
+    blocks.append(Table(["model", "description", "reference", "parameters", "train / fit seconds",
+                         "resolved config"], rows))
     return blocks

@@ -10,6 +10,7 @@ the other cells go on.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import subprocess
 import time
@@ -25,7 +26,8 @@ from bench.config import CellConfig, ConfigError, RunConfig
 from bench.data import DATASETS, ImageData, load_dataset, to_float
 from bench.evaluators import EvalContext, Evaluator, load_all_evaluators
 from bench.model_api import Autoencoder, build_model, load_all_models
-from bench.store import CellStore, collect_results, write_run_manifest
+from bench.store import (CellStore, StoreError, collect_results, read_run_manifest,
+                         write_run_manifest)
 from bench.train import pick_device, seed_everything, train
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     from bench.report import build_report  # the report needs no torch; import it late anyway
 
     models, evaluators = resolve(cfg)
+    out = Path(out or cfg.out or Path("reports") / cfg.run_name)
+    check_out_dir(out)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     data = load_dataset(cfg.dataset, cfg.data_root)
@@ -72,7 +76,6 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     data = data.limited(cfg.limit)
     timings["data"] = time.perf_counter() - start
     device = pick_device(cfg.device)
-    out = Path(out or cfg.out or Path("reports") / cfg.run_name)
     cells = [cfg.cell(m, s, d) for d in cfg.latent_dims for m in models for s in cfg.seeds]
     outcome = RunOutcome(out, len(cells))
     log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",
@@ -111,6 +114,24 @@ def model_card(name: str) -> dict:
     entry = load_all_models().get(name)
     return {"description": entry.description,
             **{k: v for k, v in entry.meta.items() if isinstance(v, (str, int, float, bool))}}
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse, before any work, a results directory we could not write or must not mix with."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a directory")
+    if (out / "run.json").exists():
+        try:
+            read_run_manifest(out)
+        except StoreError as exc:
+            raise ConfigError(f"{exc}; choose another --out") from None
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"--out {out}: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out} is not writable ({ancestor} does not allow it)")
 
 
 def check_against_data(cfg: RunConfig, data: ImageData) -> None:

@@ -16,7 +16,7 @@ class ConvAE(Autoencoder):
         return self.decoder(z)
 
 
-@register_model("conv_ae", description="Convolutional autoencoder (2 stride-2 convs, linear code)",
+@register_model("conv_ae", description="Convolutional autoencoder (2 stride-2 convs, FC 256, code)",
                 paper="Masci et al. 2011, https://doi.org/10.1007/978-3-642-21735-7_7",
                 family="conv")
 def conv_ae(input_shape, latent_dim):

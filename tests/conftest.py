@@ -5,7 +5,7 @@ import os
 import pytest
 
 os.environ.setdefault("AEBENCH_QUIET", "1")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 
 @pytest.fixture

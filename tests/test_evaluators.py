@@ -69,8 +69,8 @@ def test_reconstruction_error_is_positive_for_a_wrong_model():
         def decode(self, z):
             return torch.zeros(len(z), *self.input_shape)
 
-    result = EVALUATORS.get("reconstruction").builder().evaluate(context(Zero((1, 4, 4), 16)))
     ctx = context(Zero((1, 4, 4), 16))
+    result = EVALUATORS.get("reconstruction").builder().evaluate(ctx)
     values = {m.metric: m.value for m in result.metrics}
     assert values["recon_mse"] == pytest.approx(torch.mean(ctx.x_test ** 2).item(), rel=1e-5)
 
@@ -89,3 +89,22 @@ def test_kmeans_on_noise_is_near_chance():
     ctx.z_test = rng.normal(size=ctx.z_test.shape).astype(np.float32)
     km = {m.metric: m.value for m in EVALUATORS.get("kmeans").builder().evaluate(ctx).metrics}
     assert km["kmeans_ari"] < 0.2 and km["kmeans_acc"] < 0.7
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+
+@settings(max_examples=80, deadline=None)
+@given(arrays(np.int64, st.integers(2, 60), elements=st.integers(0, 9)),
+       st.integers(0, 2**32 - 1), st.integers(1, 12))
+def test_clustering_scores_invariant_under_relabelling_and_bounded(labels, seed, k):
+    rng = np.random.default_rng(seed)
+    clusters = rng.integers(0, k, len(labels))
+    p, a = purity(labels, clusters), matched_accuracy(labels, clusters)
+    n_classes = len(np.unique(labels))
+    assert 1.0 / n_classes - 1e-12 <= p <= 1.0  # purity is at least the majority share
+    assert a <= p + 1e-12
+    renamed = rng.permutation(100)[clusters]
+    assert purity(labels, renamed) == p and matched_accuracy(labels, renamed) == a

@@ -55,7 +55,7 @@ def test_one_optimizer_step_lowers_the_loss(name):
     torch.manual_seed(0)
     model = build_model(name, (1, 28, 28), latent_dim=8)
     x = batch((1, 28, 28), n=64)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)  # a small step: a descent test, not a race
 
     def loss():  # same noise draw each time, so the comparison is about the weights
         torch.manual_seed(123)
@@ -65,8 +65,7 @@ def test_one_optimizer_step_lowers_the_loss(name):
     opt.zero_grad()
     before.backward()
     opt.step()
-    with torch.no_grad():
-        after = loss()
+    after = loss()  # not under no_grad: the contractive penalty differentiates the encoder
     assert after.item() < before.item()
 
 

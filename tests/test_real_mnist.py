@@ -5,6 +5,7 @@ import pytest
 
 from bench.cli import main
 from bench.data import load_dataset
+from bench.model_api import load_all_models
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,14 @@ def test_end_to_end_on_real_mnist_with_limit(tmp_path):
     out = tmp_path / "mnist"
     assert main(["--limit", "2000", "--epochs", "2", "--out", str(out), "-q"]) == 0
     results = pd.read_csv(out / "results.csv")
-    assert set(results["model"]) == {"dense_ae", "conv_ae", "denoising_ae", "vae", "pca", "raw"}
+    registry = load_all_models()
+    assert set(results["model"]) == set(registry.names())
+    # every variant trains stably under the uniform defaults: finite, decreasing loss
+    for history_csv in out.glob("cells/*/history.csv"):
+        history = pd.read_csv(history_csv)
+        if "loss" in history:
+            assert np.isfinite(history["loss"]).all(), history_csv.parent.name
+            assert history["loss"].iloc[-1] < history["loss"].iloc[0], history_csv.parent.name
     probe = results[results.metric == "probe_acc"].set_index("model")["value"]
     assert probe["raw"] > 0.8, "a linear probe on raw MNIST pixels is far above chance"
     recon = results[results.metric == "recon_mse"].set_index("model")["value"]

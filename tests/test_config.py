@@ -1,0 +1,84 @@
+"""Config parsing: TOML files, flags over TOML, and the cache key's sensitivity."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.cli import config_from_args, main, parse_args
+from bench.config import ConfigError, RunConfig, read_toml
+
+
+def write(tmp_path, text):
+    path = tmp_path / "run.toml"
+    path.write_text(text)
+    return path
+
+
+def test_toml_values_are_used_and_flags_override_them(tmp_path):
+    path = write(tmp_path, '[run]\nmodels = ["conv_ae", "pca"]\nepochs = 3\nlatent_dim = [8, 16]\n'
+                           'seeds = "0,1"\nlr = 1\n')
+    cfg = config_from_args(parse_args(["--config", str(path)]))
+    assert (cfg.models, cfg.epochs, cfg.latent_dims, cfg.seeds, cfg.lr) == (
+        ("conv_ae", "pca"), 3, (8, 16), (0, 1), 1.0)
+    cfg = config_from_args(parse_args(["--config", str(path), "--epochs", "5"]))
+    assert cfg.epochs == 5 and cfg.latent_dims == (8, 16)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("epoch = 3\n", "unknown key 'epoch'. Did you mean 'epochs'?"),
+    ("epochs = \"three\"\n", "epochs has the wrong type"),
+    ("epochs = true\n", "epochs has the wrong type"),
+    ("seeds = [0, \"one\"]\n", "seeds has the wrong type"),
+    ("epochs = 0\n", "--epochs must be a positive integer"),
+    ("epochs = [\n", "not valid TOML"),
+])
+def test_bad_toml_exits_2_naming_the_key(tmp_path, capsys, text, message):
+    path = write(tmp_path, text)
+    assert main(["--config", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_toml_file_is_a_clear_error():
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_toml("/nonexistent/run.toml")
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    assert main(["--dataset", "digits", "--out", str(target / "sub")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert target.read_text() == "x"
+
+
+def test_results_directory_from_an_incompatible_version_is_refused(tmp_path, capsys):
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "run.json").write_text('{"store_format": 999}')
+    assert main(["--dataset", "digits", "--models", "pca", "--out", str(out)]) == 2
+    assert "incompatible" in capsys.readouterr().err
+    assert (out / "run.json").read_text() == '{"store_format": 999}'
+
+
+@settings(max_examples=60, deadline=None)
+@given(epochs=st.integers(-5, 50), batch=st.integers(-5, 600), dims=st.lists(st.integers(-3, 900), max_size=4),
+       seeds=st.lists(st.integers(-3, 9), max_size=4), lr=st.floats(allow_nan=True, allow_infinity=True))
+def test_validation_accepts_exactly_the_valid_configs(epochs, batch, dims, seeds, lr):
+    cfg = RunConfig(epochs=epochs, batch_size=batch, latent_dims=tuple(dims), seeds=tuple(seeds), lr=lr)
+    valid = (epochs > 0 and batch > 0 and dims and all(d > 0 for d in dims) and seeds
+             and all(s >= 0 for s in seeds) and 0 < lr < 10)
+    if valid:
+        assert cfg.validated() is cfg
+    else:
+        with pytest.raises(ConfigError):
+            cfg.validated()
+
+
+@settings(max_examples=40, deadline=None)
+@given(epochs=st.integers(1, 100), other=st.integers(1, 100), seed=st.integers(0, 5))
+def test_cell_key_changes_with_every_setting_that_matters(epochs, other, seed):
+    a = RunConfig(epochs=epochs).cell("vae", seed, 32)
+    b = RunConfig(epochs=other).cell("vae", seed, 32)
+    assert (a.key == b.key) == (epochs == other)
+    assert a.key != RunConfig(epochs=epochs).cell("vae", seed + 1, 32).key
+    assert a.key != RunConfig(epochs=epochs).cell("conv_ae", seed, 32).key

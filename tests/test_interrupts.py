@@ -1,0 +1,96 @@
+"""Kill a real run with SIGKILL at several points, restart it, and lose nothing: finished cells
+are not recomputed and the final results equal an uninterrupted run's. Also SIGINT -> 130."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--seeds", "0,1",
+        "--models", "dense_ae,vae,pca", "--evaluators", "reconstruction,kmeans,probe", "-q"]
+N_CELLS = 6
+
+
+def start(out: Path) -> subprocess.Popen:
+    env = {**os.environ, "AEBENCH_QUIET": "1"}
+    return subprocess.Popen([sys.executable, str(ROOT / "run_all.py"), *ARGS, "--out", str(out)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished_cells(out: Path) -> dict[str, int]:
+    """Cells whose training is finished, with their weights' modification times."""
+    return {p.parent.name: p.stat().st_mtime_ns for p in out.glob("cells/*/model.pt")
+            if (p.parent / "train.json").exists()}
+
+
+def kill_when(proc, condition, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if condition():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.005)
+    proc.wait()
+    return False
+
+
+def assert_no_partial_files(out: Path):
+    """A killed writer leaves at most a hidden .tmp file, never a truncated real one."""
+    for path in out.rglob("*.json"):
+        if not path.name.startswith("."):
+            json.loads(path.read_text())  # raises on a half-written file
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    proc = start(out)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    return pd.read_csv(out / "results.csv")
+
+
+@pytest.mark.parametrize("point", ["first-cell-trained", "third-cell-evaluated", "report-writing"])
+def test_sigkill_then_resume_loses_nothing(tmp_path, reference, point):
+    out = tmp_path / "run"
+    conditions = {
+        "first-cell-trained": lambda: len(finished_cells(out)) >= 1,
+        "third-cell-evaluated": lambda: len(list(out.glob("cells/*/eval_probe.json"))) >= 3,
+        "report-writing": lambda: (out / "results.csv").exists(),
+    }
+    killed = kill_when(start(out), conditions[point])
+    assert killed, f"the run ended before reaching {point}"
+    assert_no_partial_files(out)
+    before = finished_cells(out)
+    proc = start(out)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    after = finished_cells(out)
+    assert len(after) == N_CELLS
+    recomputed = [c for c, mtime in before.items() if after[c] != mtime]
+    assert recomputed == [], f"finished cells were trained again: {recomputed}"
+    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), reference)
+    assert (out / "report.html").read_text().rstrip().endswith("</html>")
+
+
+def test_same_seed_same_results_twice(tmp_path, reference):
+    out = tmp_path / "again"
+    proc = start(out)
+    assert proc.wait(timeout=300) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "results.csv"), reference)
+
+
+def test_sigint_stops_with_130_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    proc = start(out)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("cells/*/config.json")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert "run the same command again to resume" in proc.stderr.read()

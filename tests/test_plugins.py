@@ -1,0 +1,100 @@
+"""Adding a model from outside the repo, by both documented routes, following the README
+literally: its "Add a model" code block is the plugin under test."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--limit", "200",
+       "--evaluators", "reconstruction,kmeans", "-q"]
+
+
+def readme_model_code() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Add a model", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def readme_entry_point() -> tuple[str, str]:
+    section = (ROOT / "README.md").read_text().split("## Add a model", 1)[1]
+    toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    name, target = re.search(r'^\s*(\w+)\s*=\s*"([^"]+)"', toml, re.M).groups()
+    return name, target
+
+
+def run_all(args, env_extra=None, cwd=ROOT):
+    env = {**os.environ, "AEBENCH_QUIET": "1", **(env_extra or {})}
+    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def assert_in_results(out: Path, model: str):
+    results = pd.read_csv(out / "results.csv")
+    assert model in set(results["model"])
+    assert model in (out / "report.md").read_text()
+    assert model in (out / "report.html").read_text()
+
+
+def test_readme_model_as_a_plugin_file(tmp_path):
+    plugin = tmp_path / "tiny_ae.py"
+    plugin.write_text(readme_model_code())
+    listing = run_all(["--plugin", str(plugin), "--list"])
+    assert listing.returncode == 0, listing.stderr
+    assert "tiny_ae" in listing.stdout
+    out = tmp_path / "out"
+    proc = run_all(["--plugin", str(plugin), "--models", "tiny_ae,pca", "--out", str(out), *RUN])
+    assert proc.returncode == 0, proc.stderr
+    assert_in_results(out, "tiny_ae")
+
+
+def test_readme_model_as_an_installed_package_entry_point(tmp_path):
+    """An installed distribution is a package plus a .dist-info folder on sys.path; the README's
+    pyproject snippet becomes that folder's entry_points.txt, as pip would write it."""
+    ep_name, target = readme_entry_point()
+    package, _, module = target.partition(".")
+    site = tmp_path / "site"
+    (site / package).mkdir(parents=True)
+    (site / package / "__init__.py").write_text("")
+    (site / package / f"{module}.py").write_text(readme_model_code())
+    dist = site / f"{package}-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[aebench.models]\n{ep_name} = {target}\n")
+    out = tmp_path / "out"
+    proc = run_all(["--models", "tiny_ae,pca", "--out", str(out), *RUN], {"PYTHONPATH": str(site)})
+    assert proc.returncode == 0, proc.stderr
+    assert_in_results(out, "tiny_ae")
+
+
+@pytest.mark.parametrize("code, message", [
+    ("import not_a_module_anywhere\n", "ModuleNotFoundError"),
+    ("from bench.model_api import register_model\n"
+     "@register_model('vae')\ndef clash(input_shape, latent_dim): pass\n", "already registered"),
+    ("x = 1\n", "registered no model"),
+])
+def test_broken_plugin_is_named_and_the_other_models_still_run(tmp_path, code, message):
+    plugin = tmp_path / "broken_plugin.py"
+    plugin.write_text(code)
+    out = tmp_path / "out"
+    proc = run_all(["--plugin", str(plugin), "--models", "pca", "--out", str(out), *RUN])
+    assert proc.returncode == 1
+    assert "broken_plugin.py" in proc.stderr and message in proc.stderr
+    assert set(pd.read_csv(out / "results.csv")["model"]) == {"pca"}
+
+
+def test_plugin_with_the_wrong_protocol_fails_its_cells_only(tmp_path):
+    plugin = tmp_path / "wrong_protocol.py"
+    plugin.write_text("from torch import nn\nfrom bench.model_api import register_model\n"
+                      "@register_model('not_an_ae', description='returns a plain module')\n"
+                      "def not_an_ae(input_shape, latent_dim):\n    return nn.Linear(2, 2)\n")
+    out = tmp_path / "out"
+    proc = run_all(["--plugin", str(plugin), "--models", "not_an_ae,pca", "--out", str(out), *RUN])
+    assert proc.returncode == 1
+    assert "not a bench.model_api.Autoencoder" in proc.stderr
+    assert set(pd.read_csv(out / "results.csv")["model"]) == {"pca"}
+    assert "not a bench.model_api.Autoencoder" in (out / "report.md").read_text()
