@@ -35,6 +35,7 @@ class CellConfig:
     epochs: int
     batch_size: int
     lr: float
+    code: str = ""  # fingerprint of the model's source (model_api.model_fingerprint)
     format: int = CELL_FORMAT
 
     def to_dict(self) -> dict:

@@ -11,6 +11,7 @@ deterministic code (a VAE returns its posterior mean); `decode` returns images i
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import logging
@@ -74,6 +75,21 @@ class Autoencoder(nn.Module):
 def bce_per_image(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Bernoulli negative log-likelihood summed over pixels, averaged over the batch."""
     return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / target.shape[0]
+
+
+TRAINING_SOURCES = ("layers.py", "model_api.py", "train.py")
+
+
+def model_fingerprint(name: str) -> str:
+    """Hash of the source that defines and trains model `name`: part of the cell's cache key,
+    so editing a model (or the shared layers or loop) retrains it instead of reusing old
+    weights."""
+    module = sys.modules[MODELS.get(name).builder.__module__]
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in [Path(module.__file__), *(here / f for f in TRAINING_SOURCES)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def build_model(name: str, input_shape, latent_dim: int) -> Autoencoder:

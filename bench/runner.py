@@ -15,7 +15,7 @@ import platform
 import subprocess
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from bench import atomic
 from bench.config import CellConfig, ConfigError, RunConfig
 from bench.data import DATASETS, ImageData, load_dataset, to_float
 from bench.evaluators import EvalContext, Evaluator, load_all_evaluators
-from bench.model_api import Autoencoder, build_model, load_all_models
+from bench.model_api import Autoencoder, build_model, load_all_models, model_fingerprint
 from bench.store import (CellStore, StoreError, collect_results, read_run_manifest,
                          write_run_manifest)
 from bench.train import pick_device, seed_everything, train
@@ -76,7 +76,9 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     data = data.limited(cfg.limit)
     timings["data"] = time.perf_counter() - start
     device = pick_device(cfg.device)
-    cells = [cfg.cell(m, s, d) for d in cfg.latent_dims for m in models for s in cfg.seeds]
+    code = {m: model_fingerprint(m) for m in models}
+    cells = [replace(cfg.cell(m, s, d), code=code[m])
+             for d in cfg.latent_dims for m in models for s in cfg.seeds]
     outcome = RunOutcome(out, len(cells))
     log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",
              cfg.run_name, len(cells), device, len(data.x_train), len(data.x_test), out)
