@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted: finished cells are saved; run the same command again to resume.",
               file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full, permissions changed mid-run, ...
+        print(f"error: could not write results: {exc}. Finished cells and earlier files are "
+              "intact (every write is atomic); free space and run the same command to resume.",
+              file=sys.stderr)
+        return 1
     except Exception as exc:
         from bench.mnist_sources import DataUnavailableError
         from bench.store import StoreError

@@ -98,3 +98,21 @@ def test_plugin_with_the_wrong_protocol_fails_its_cells_only(tmp_path):
     assert "not a bench.model_api.Autoencoder" in proc.stderr
     assert set(pd.read_csv(out / "results.csv")["model"]) == {"pca"}
     assert "not a bench.model_api.Autoencoder" in (out / "report.md").read_text()
+
+
+def test_editing_a_model_file_changes_its_cache_key(tmp_path):
+    from bench.config import RunConfig
+    from bench.model_api import MODELS, load_plugin_file, model_fingerprint
+
+    keys = []
+    for version in ("", "# edited\n"):
+        plugin = tmp_path / f"v{len(keys)}" / "tiny_ae.py"
+        plugin.parent.mkdir()
+        plugin.write_text(readme_model_code() + version)
+        (name,) = load_plugin_file(plugin)
+        try:
+            cell = RunConfig().cell(name, 0, 8)
+            keys.append(type(cell)(**{**cell.to_dict(), "code": model_fingerprint(name)}).key)
+        finally:
+            MODELS.remove(name)
+    assert keys[0] != keys[1]

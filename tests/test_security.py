@@ -1,0 +1,71 @@
+"""Nothing the project reads can run code: checkpoints load weights only, and a write failure
+(disk full) is a clear error that leaves finished results intact."""
+import errno
+import os
+import pickle
+
+import pytest
+import torch
+
+from bench import atomic
+from bench.cli import main
+from bench.config import RunConfig
+from bench.store import CellStore
+
+ARGS = ["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "dense_ae,pca",
+        "--evaluators", "reconstruction,kmeans", "-q"]
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_carrying_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    cell = CellStore(tmp_path, RunConfig().cell("dense_ae", 0, 8))
+    cell.dir.mkdir(parents=True)
+    with open(cell.dir / "model.pt", "wb") as f:
+        torch.save({"weight": Payload(marker)}, f)  # torch.save pickles the payload
+    with pytest.raises(pickle.UnpicklingError):
+        cell.load_state_dict()
+    assert not marker.exists()
+
+
+def test_a_planted_checkpoint_fails_its_cell_without_running(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(ARGS + ["--out", str(out)]) == 0
+    marker = tmp_path / "pwned"
+    (cell_dir,) = out.glob("cells/dense_ae-*")
+    torch.save({"weight": Payload(marker)}, cell_dir / "model.pt")
+    for p in cell_dir.glob("eval_*.json"):
+        p.unlink()  # force the cell to load its weights again
+    assert main(ARGS + ["--out", str(out)]) == 1
+    assert not marker.exists()
+    assert "Weights only load failed" in (cell_dir / "error.txt").read_text()
+
+
+def test_disk_full_mid_run_is_a_clear_error_and_keeps_finished_results(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert main(ARGS + ["--out", str(out)]) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real = atomic.write_with
+    calls = {"n": 0}
+
+    def flaky(path, writer):
+        calls["n"] += 1
+        if calls["n"] > 2:  # the first files of the new cell get written, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, writer)
+
+    monkeypatch.setattr(atomic, "write_with", flaky)
+    assert main(ARGS + ["--seeds", "0,1", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "intact" in err
+    for path, data in before.items():
+        if path.name != "run.json":
+            assert path.read_bytes() == data, f"{path} changed"
+    assert not [p for p in out.rglob(".*.tmp")], "no temporary file is left behind"
