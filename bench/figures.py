@@ -76,19 +76,26 @@ def umap_panels(cells: dict[str, CellStore]) -> bytes | None:
 
 
 def training_curves(cells: dict[str, CellStore]) -> bytes | None:
-    """Reconstruction term (summed BCE per image) per epoch, one line per trained model."""
+    """Training reconstruction loss per epoch relative to epoch 1, one line per trained model.
+
+    Relative, because models measure reconstruction in different units (BCE for most, squared
+    error for linear_ae); the question the figure answers is whether a curve had flattened."""
     frames = []
     for model, cell in cells.items():
         history = cell.history()
-        if "recon" in history.columns and len(history):
-            frames.append(history.assign(model=model)[["model", "epoch", "recon"]])
+        if "recon" in history.columns and len(history) > 1:
+            rel = history["recon"] / history["recon"].iloc[0]
+            frames.append(pd.DataFrame({"model": model, "epoch": history["epoch"], "relative": rel}))
     if not frames:
         return None
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    sns.lineplot(data=pd.concat(frames), x="epoch", y="recon", hue="model", marker="o", ax=ax)
-    ax.set_ylabel("train reconstruction loss\n(BCE summed over pixels)")
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    data = pd.concat(frames)
+    sns.lineplot(data=data, x="epoch", y="relative", hue="model", style="model", markers=True,
+                 dashes=False, palette="husl", ax=ax)
+    ax.set_ylabel("train reconstruction loss\n(relative to epoch 1)")
     ax.set_yscale("log")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
     return _png(fig)
 

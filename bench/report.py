@@ -97,7 +97,8 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
         "in the code.",
         "figures/umap.png": "UMAP of each model's test codes, coloured by the true digit (same colours "
         "in every panel). Tight, separated blobs mean the code groups digits without labels.",
-        "figures/training_curves.png": "Training curves: reconstruction loss per epoch (log scale). "
+        "figures/training_curves.png": "Training curves: each model's training reconstruction loss "
+        "per epoch, relative to its first epoch (log scale; models use different loss units). "
         "A curve still falling steeply at the end means the budget cut that model short.",
         "figures/metrics.png": "Every metric as bars, one panel per metric, grouped like the "
         "leaderboard (arrows give the direction); error bars are the standard deviation over seeds.",
