@@ -81,9 +81,9 @@ def _is_bold(table: Table, r: int, c: int) -> bool:
 
 # ---------------------------------------------------------------------------- HTML
 CSS = """
-body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;max-width:1320px;margin:2em auto;
 padding:0 1em;color:#222}h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{padding:4px 8px;
+table{border-collapse:collapse;margin:1em 0;font-size:13px;display:block;overflow-x:auto;max-width:100%}th,td{padding:4px 8px;
 border-bottom:1px solid #e5e5e5;text-align:right}th:first-child,td:first-child{text-align:left}
 th{background:#f6f6f6}table.sortable thead tr:last-child th{cursor:pointer}
 th.group{text-align:center;border-left:2px solid #fff;font-weight:600;color:#444}figure{margin:1.5em 0}

@@ -1,11 +1,30 @@
 """Shared fixtures. Tests run offline on small data the project makes (digits, tiny IDX files);
 only tests/test_real_mnist.py goes through the real MNIST loader."""
 import os
+import socket
 
 import pytest
 
 os.environ.setdefault("AEBENCH_QUIET", "1")
 
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(request, monkeypatch):
+    """Tests talk only to 127.0.0.1; the one real-loader test (marked slow) may fetch MNIST."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"test tried to reach {address}: only loopback is allowed")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    yield
 
 
 @pytest.fixture

@@ -159,3 +159,15 @@ def test_wrong_shapes_are_rejected():
     arrays = tiny_mnist(*SIZES)
     with pytest.raises(ms.DataSourceError, match="expected"):
         ms.check_arrays(arrays, sizes=(60_000, 10_000))
+
+
+def test_the_network_guard_refuses_other_addresses():
+    """The conftest guard must be active; a stand-in socket object means no packet could leave
+    even if the guard were gone (the unpatched C method rejects it with a TypeError)."""
+    import socket
+
+    class StandIn:
+        family = socket.AF_INET
+
+    with pytest.raises(AssertionError, match="only loopback"):
+        socket.socket.connect(StandIn(), ("192.0.2.1", 80))
