@@ -136,3 +136,30 @@ def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tupl
                 ax.set_yticklabels([])
     fig.tight_layout()
     return _png(fig)
+
+
+def metric_vs_latent(results: pd.DataFrame, model_order: list[str], metrics: list[str]) -> bytes | None:
+    """Headline metrics against latent size, one line per model (mean, error bars = std over
+    seeds); drawn only for a grid with more than one latent size."""
+    data = results[results["metric"].isin(metrics)]
+    if data["latent_dim"].nunique() < 2:
+        return None
+    present = [m for m in metrics if m in set(data["metric"])]
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(present), figsize=(3.6 * len(present), 3.4), squeeze=False)
+    order = [m for m in model_order if m in set(data["model"])]
+    for ax, metric in zip(axes[0], present):
+        sub = data[data["metric"] == metric]
+        sns.lineplot(data=sub, x="latent_dim", y="value", hue="model", hue_order=order,
+                     style="model", markers=True, dashes=False, errorbar="sd", palette="husl",
+                     ax=ax, legend=ax is axes[0, -1])
+        higher = bool(sub["higher_is_better"].iloc[0])
+        ax.set_title(f"{metric} {'↑' if higher else '↓'}", fontsize=10)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(sub["latent_dim"].unique()))
+        ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.set_xlabel("latent size")
+        ax.set_ylabel("")
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return _png(fig)

@@ -44,6 +44,7 @@ def build_report(out: Path) -> Path:
         "figures/umap.png": figures.umap_panels(showcase),
         "figures/training_curves.png": figures.training_curves(showcase),
         "figures/metrics.png": figures.metric_bars(results, model_order, _grouped(board.metrics)),
+        "figures/latent_sizes.png": figures.metric_vs_latent(results, model_order, HEADLINE),
     }
     images = {path: png for path, png in images.items() if png is not None}
     for path, png in images.items():
@@ -102,12 +103,16 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
         "A curve still falling steeply at the end means the budget cut that model short.",
         "figures/metrics.png": "Every metric as bars, one panel per metric, grouped like the "
         "leaderboard (arrows give the direction); error bars are the standard deviation over seeds.",
+        "figures/latent_sizes.png": "Headline metrics against latent size (log scale), one line per "
+        "model; error bars are the standard deviation over seeds. Where a line flattens, a larger "
+        "code stops paying.",
     }
     if images:
         blocks.append(Heading("Figures"))
         dims = {c.cfg.latent_dim for c in showcase.values()}
         if dims:
-            blocks.append(Para(f"Figures show latent size {min(dims)} and each model's lowest seed."))
+            blocks.append(Para(f"Figures show latent size {min(dims)} and each model's lowest seed, "
+                               "except the bar chart (every seed) and the latent-size plot (every size)."))
         blocks += [Figure(path, captions[path]) for path in images]
     first_cells = {}
     for cell in cells:  # a model whose every cell failed still gets its card

@@ -115,3 +115,16 @@ def test_a_failing_cell_is_reported_and_the_others_finish(tmp_path, scratch_regi
 def test_report_only_on_a_missing_directory_is_a_clear_error(tmp_path, capsys):
     assert main(["--report-only", "--out", str(tmp_path / "nothing")]) == 1
     assert "not an aebench results directory" in capsys.readouterr().err
+
+
+def test_latent_size_grid_is_plotted(tmp_path):
+    out = tmp_path / "grid"
+    assert main(["--dataset", "digits", "--epochs", "2", "--latent-dim", "4,8", "--models", "dense_ae,pca",
+                 "--evaluators", "reconstruction,kmeans,probe", "--out", str(out), "-q"]) == 0
+    results = pd.read_csv(out / "results.csv")
+    assert sorted(results["latent_dim"].unique()) == [4, 8]
+    assert (out / "figures" / "latent_sizes.png").stat().st_size > 5_000
+    md = (out / "report.md").read_text()
+    assert "(figures/latent_sizes.png)" in md
+    board = md.split("## Leaderboard", 1)[1].split("###", 1)[0]
+    assert board.count("| dense_ae |") == 2, "one leaderboard row per model and latent size"
