@@ -82,3 +82,14 @@ def test_cell_key_changes_with_every_setting_that_matters(epochs, other, seed):
     assert (a.key == b.key) == (epochs == other)
     assert a.key != RunConfig(epochs=epochs).cell("vae", seed + 1, 32).key
     assert a.key != RunConfig(epochs=epochs).cell("conv_ae", seed, 32).key
+
+
+def test_out_that_is_not_writable_is_refused(tmp_path, capsys, monkeypatch):
+    """Permissions cannot be tested as root, so the check's own input is denied instead."""
+    import os
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real_access(p, mode))
+    assert main(["--dataset", "digits", "--out", str(tmp_path / "out")]) == 2
+    assert "is not writable" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
