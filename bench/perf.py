@@ -1,0 +1,141 @@
+"""Training-speed benchmark: the project's loop against a tutorial-style loop, and against the
+machine's own matrix-multiply limit, measured in one run on one machine.
+
+Why: speed claims are measured, not guessed, and as ratios from the same run so that a busy
+or slow machine shifts both sides alike. Timed assertions live nowhere in the tests.
+
+    python -m bench.perf                       # every trainable model, 12,800 MNIST images
+    python -m bench.perf --models conv_ae,dense_ae --images 6400 --json perf.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
+
+from bench.data import load_dataset, to_float
+from bench.model_api import build_model, load_all_models
+from bench.train import seed_everything, train
+
+
+class PerSampleImages(Dataset):
+    """The tutorial pattern: one uint8 image at a time, converted by a transform."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(self.images[i]).float().div(255.0)
+
+
+def tutorial_images_per_s(model, images: np.ndarray, batch_size: int, lr: float) -> float:
+    """Two epochs of a DataLoader loop (the second timed), as most tutorials write it."""
+    loader = DataLoader(PerSampleImages(images), batch_size=batch_size, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for epoch in range(2):
+        start = time.perf_counter()
+        for xb in loader:
+            loss = model.loss(xb)["loss"]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return len(images) / (time.perf_counter() - start)
+
+
+def flops_per_image(model, x: torch.Tensor) -> float:
+    """Forward + backward FLOPs of one training step, per image (torch's FLOP counter), or NaN
+    where the counter cannot follow the loss (contractive_ae's double backward)."""
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter:
+            model.loss(x)["loss"].backward()
+    except RuntimeError:
+        return float("nan")
+    finally:
+        model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / len(x)
+
+
+def matmul_flops_per_s(n: int = 1024, repeats: int = 20) -> float:
+    """fp32 matrix-multiply throughput of this machine: the practical ceiling for dense layers."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr: float) -> dict:
+    data = load_dataset(dataset)
+    images = data.x_train[:n_images]
+    x = to_float(images)
+    peak = matmul_flops_per_s()
+    rows = []
+    for name in models:
+        seed_everything(0)
+        model = build_model(name, data.input_shape, 32 if data.n_pixels >= 32 else 8)
+        history = train(model, x, epochs=2, batch_size=batch_size, lr=lr, seed=0, desc=name)
+        ours = history[-1]["images_per_s"]
+        flops = flops_per_image(model, x[:batch_size])
+        seed_everything(0)
+        tutorial = tutorial_images_per_s(
+            build_model(name, data.input_shape, model.latent_dim), images, batch_size, lr)
+        rows.append({"model": name, "images_per_s": ours, "tutorial_images_per_s": tutorial,
+                     "speedup_vs_tutorial": ours / tutorial, "gflop_per_image": flops / 1e9,
+                     "achieved_gflop_per_s": flops * ours / 1e9,
+                     "fraction_of_matmul_peak": flops * ours / peak})
+    return {"dataset": dataset, "images": len(images), "batch_size": batch_size,
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "matmul_gflop_per_s": peak / 1e9, "models": rows}
+
+
+def table(result: dict) -> str:
+    lines = [f"{result['images']:,} {result['dataset']} images, batch {result['batch_size']}, "
+             f"{result['threads']} threads, torch {result['torch']}; fp32 matmul peak "
+             f"{result['matmul_gflop_per_s']:.1f} GFLOP/s",
+             f"{'model':<16}{'img/s':>9}{'tutorial':>10}{'ratio':>7}{'MFLOP/img':>11}{'% peak':>9}"]
+    for r in result["models"]:
+        lines.append(f"{r['model']:<16}{r['images_per_s']:>9,.0f}{r['tutorial_images_per_s']:>10,.0f}"
+                     f"{r['speedup_vs_tutorial']:>6.2f}x{_num(r['gflop_per_image'] * 1e3, 11, '.2f')}"
+                     f"{_num(100 * r['fraction_of_matmul_peak'], 7, '.1f%')}")
+    return "\n".join(lines)
+
+
+def _num(value: float, width: int, spec: str) -> str:
+    if np.isnan(value):
+        return f"{'n/a':>{width}}"
+    return f"{value:>{width}{spec.rstrip('%')}}" + ("%" if spec.endswith("%") else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.perf", description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="*", help="comma-separated patterns (default: every trainable model)")
+    p.add_argument("--dataset", default="mnist")
+    p.add_argument("--images", type=int, default=12_800)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--json", default=None, help="also write the result here")
+    args = p.parse_args(argv)
+    registry = load_all_models()
+    names = [n for n in registry.names(args.models.split(","))
+             if registry.get(n).meta.get("family") != "baseline"]
+    result = measure(names, args.dataset, args.images, args.batch_size, args.lr)
+    print(table(result))
+    if args.json:
+        from bench import atomic
+        atomic.write_json(args.json, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""The speed benchmark runs and reports consistent ratios (no timing thresholds: speed lives in
+the benchmark's output, not in assertions)."""
+import json
+
+import pytest
+
+from bench.perf import flops_per_image, main
+from bench.model_api import build_model
+
+
+def test_perf_benchmark_writes_consistent_ratios(tmp_path, capsys):
+    path = tmp_path / "perf.json"
+    assert main(["--dataset", "digits", "--images", "256", "--batch-size", "64",
+                 "--models", "dense_ae,pca", "--json", str(path)]) == 0
+    result = json.loads(path.read_text())
+    (row,) = result["models"]  # baselines are not trained, so not benchmarked
+    assert row["model"] == "dense_ae"
+    assert row["speedup_vs_tutorial"] == pytest.approx(row["images_per_s"] / row["tutorial_images_per_s"])
+    assert row["fraction_of_matmul_peak"] > 0
+    assert "dense_ae" in capsys.readouterr().out
+
+
+def test_flop_count_matches_the_dense_layers_by_hand():
+    import torch
+
+    model = build_model("linear_ae", (1, 8, 8), 4)
+    x = torch.rand(10, 1, 8, 8)
+    # forward: 2 matmuls of 64x4 (2*64*4 FLOPs per image each); backward: both weight gradients
+    # and the decoder's input gradient (the images need none): 5 matmuls in all
+    assert flops_per_image(model, x) == pytest.approx(5 * 2 * 64 * 4, rel=0.01)
