@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=DEFAULTS.dataset, help="mnist or digits")
     p.add_argument("--limit", type=_int, default=None, help="first N train and N test images")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--workers", type=_int, default=1,
+                   help="cells trained in parallel CPU processes, one thread each (default 1)")
     p.add_argument("--out", default=None, help="results directory (default reports/<run-name>)")
     p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
     p.add_argument("--force", action="store_true", help="recompute cells even if finished")
@@ -66,7 +68,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      latent_dims=args.latent_dim, seeds=args.seeds, limit=args.limit,
                      device=args.device, out=args.out, data_root=args.data_root,
-                     force=args.force, report_only=args.report_only).validated()
+                     force=args.force, report_only=args.report_only,
+                     workers=args.workers).validated()
 
 
 def list_registered() -> str:

@@ -70,6 +70,7 @@ class RunConfig:
     data_root: str | None = None
     force: bool = False
     report_only: bool = False
+    workers: int = 1
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> "RunConfig":
@@ -86,6 +87,7 @@ class RunConfig:
                 raise ConfigError(f"--seeds takes non-negative integers, got {seed!r}")
         if self.limit is not None:
             _positive("--limit", self.limit)
+        _positive("--workers", self.workers)
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
             raise ConfigError(f"learning rate must be in (0, 10), got {self.lr!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -119,6 +121,7 @@ TOML_KEYS = {
     "epochs": ("epochs", int), "batch_size": ("batch_size", int), "lr": ("lr", float),
     "latent_dim": ("latent_dims", "ints"), "seeds": ("seeds", "ints"), "limit": ("limit", int),
     "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),
+    "workers": ("workers", int),
 }
 
 

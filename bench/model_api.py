@@ -106,6 +106,7 @@ class PluginError(RuntimeError):
 
 _loaded = False
 plugin_errors: list[str] = []  # broken entry-point plugins: reported, the other models still run
+plugin_files: list[str] = []   # loaded `--plugin` files, so worker processes can load them too
 
 
 def load_all_models() -> Registry:
@@ -148,4 +149,5 @@ def load_plugin_file(path: str | Path) -> list[str]:
     added = [n for n in MODELS.names() if n not in before]
     if not added:
         raise PluginError(f"plugin {path}: registered no model (use @register_model)")
+    plugin_files.append(str(path.resolve()))
     return added

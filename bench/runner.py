@@ -47,6 +47,40 @@ class RunOutcome:
     def exit_code(self) -> int:
         return 1 if self.failures else 0
 
+    def merge(self, report: "CellReport", timings: dict[str, float]) -> None:
+        self.trained += report.trained
+        self.evaluated += report.evaluated
+        if report.failure:
+            self.failures.append(report.failure)
+        for key, seconds in report.timings.items():
+            timings[key] = timings.get(key, 0.0) + seconds
+
+
+@dataclass
+class CellReport:
+    """What one cell did, small enough to send back from a worker process."""
+    trained: int = 0
+    evaluated: int = 0
+    failure: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
+                 x_train: torch.Tensor, x_test: torch.Tensor, evaluators: list[Evaluator]) -> CellReport:
+    """Train/fit, embed and evaluate one cell; a failure is recorded, never raised."""
+    cell = CellStore(out, cell_cfg)
+    if force:
+        cell.reset()
+    report = CellReport()
+    try:
+        run_cell(cell, data, x_train, x_test, evaluators, report, report.timings)
+    except Exception as exc:  # a failed cell is a result, not the end of the run
+        phase = getattr(exc, "phase", "run")
+        log.error("cell %s failed in %s: %s", cell_cfg.dirname, phase, exc)
+        cell.fail(phase, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        report.failure = f"{cell_cfg.dirname}: {exc}"
+    return report
+
 
 def resolve(cfg: RunConfig) -> tuple[list[str], list[Evaluator]]:
     """Model and evaluator names from patterns; unknown names raise with 'did you mean'."""
@@ -76,6 +110,8 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     data = data.limited(cfg.limit)
     timings["data"] = time.perf_counter() - start
     device = pick_device(cfg.device)
+    if cfg.workers > 1 and device.type != "cpu":
+        raise ConfigError("--workers > 1 runs cells in CPU processes; use --device cpu with it")
     code = {m: model_fingerprint(m) for m in models}
     cells = [replace(cfg.cell(m, s, d), code=code[m])
              for d in cfg.latent_dims for m in models for s in cfg.seeds]
@@ -90,17 +126,13 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
                          "input_shape": list(data.input_shape)},
                 "environment": environment(device)}
     write_run_manifest(out, {**manifest, "timings": timings})
-    for cell_cfg in cells:
-        cell = CellStore(out, cell_cfg)
-        if cfg.force:
-            cell.reset()
-        try:
-            run_cell(cell, data, x_train, x_test, evaluators, outcome, timings)
-        except Exception as exc:  # a failed cell is a result, not the end of the run
-            phase = getattr(exc, "phase", "run")
-            log.error("cell %s failed in %s: %s", cell_cfg.dirname, phase, exc)
-            cell.fail(phase, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            outcome.failures.append(f"{cell_cfg.dirname}: {exc}")
+    if cfg.workers > 1:
+        from bench.parallel import run_parallel
+        reports = run_parallel(cfg, out, cells, evaluators)
+    else:
+        reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators) for c in cells)
+    for report in reports:
+        outcome.merge(report, timings)
     write_run_manifest(out, {**manifest, "timings": timings})
     results, _ = collect_results([CellStore(out, c) for c in cells], manifest["evaluators"])
     atomic.write_text(out / "results.csv", results.to_csv(index=False))
@@ -147,7 +179,7 @@ def check_against_data(cfg: RunConfig, data: ImageData) -> None:
 
 
 def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: torch.Tensor,
-             evaluators: list[Evaluator], outcome: RunOutcome, timings: dict[str, float]) -> None:
+             evaluators: list[Evaluator], outcome: CellReport, timings: dict[str, float]) -> None:
     c = cell.cfg
     cell.begin()
     seed_everything(c.seed)

@@ -128,3 +128,12 @@ def test_latent_size_grid_is_plotted(tmp_path):
     assert "(figures/latent_sizes.png)" in md
     board = md.split("## Leaderboard", 1)[1].split("###", 1)[0]
     assert board.count("| dense_ae |") == 2, "one leaderboard row per model and latent size"
+
+
+def test_two_workers_give_the_same_results_as_one(tmp_path):
+    common = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--seeds", "0,1",
+              "--models", "dense_ae,vae,pca", "--evaluators", "reconstruction,kmeans,probe", "-q"]
+    assert main(common + ["--out", str(tmp_path / "one")]) == 0
+    assert main(common + ["--workers", "2", "--out", str(tmp_path / "two")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "one" / "results.csv"),
+                                  pd.read_csv(tmp_path / "two" / "results.csv"))

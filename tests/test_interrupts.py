@@ -106,3 +106,48 @@ def test_sigint_stops_with_130_and_says_how_to_resume(tmp_path):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     assert "run the same command again to resume" in proc.stderr.read()
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        text = (task / "children").read_text() if (task / "children").exists() else ""
+        found |= {int(c) for c in text.split()}
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "\nState:\tZ" not in status.read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_sigkill_of_a_parallel_run_leaves_no_orphan_workers(tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "AEBENCH_QUIET": "1"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_all.py"), *ARGS, "--workers", "2",
+                             "--out", str(out)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+        workers = {p for p in children_of(proc.pid) if "spawn_main" in cmdline(p)}
+        time.sleep(0.05)
+    assert len(workers) == 2, "the pool's two workers should have started"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(alive(p) for p in workers), "workers outlived their killed parent"
