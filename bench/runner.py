@@ -64,6 +64,9 @@ class CellReport:
     failure: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
+    def add_time(self, phase: str, seconds: float) -> None:
+        self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+
 
 def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
                  x_train: torch.Tensor, x_test: torch.Tensor, evaluators: list[Evaluator]) -> CellReport:
@@ -73,7 +76,7 @@ def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
         cell.reset()
     report = CellReport()
     try:
-        run_cell(cell, data, x_train, x_test, evaluators, report, report.timings)
+        run_cell(cell, data, x_train, x_test, evaluators, report)
     except Exception as exc:  # a failed cell is a result, not the end of the run
         phase = getattr(exc, "phase", "run")
         log.error("cell %s failed in %s: %s", cell_cfg.dirname, phase, exc)
@@ -118,7 +121,6 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     outcome = RunOutcome(out, len(cells))
     log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",
              cfg.run_name, len(cells), device, len(data.x_train), len(data.x_test), out)
-    x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
     manifest = {"config": cfg.to_dict(), "cells": [c.to_dict() for c in cells],
                 "evaluators": {e.name: e.version for e in evaluators},
                 "models": {m: model_card(m) for m in models},
@@ -130,6 +132,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
         from bench.parallel import run_parallel
         reports = run_parallel(cfg, out, cells, evaluators)
     else:
+        x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
         reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators) for c in cells)
     for report in reports:
         outcome.merge(report, timings)
@@ -179,7 +182,7 @@ def check_against_data(cfg: RunConfig, data: ImageData) -> None:
 
 
 def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: torch.Tensor,
-             evaluators: list[Evaluator], outcome: CellReport, timings: dict[str, float]) -> None:
+             evaluators: list[Evaluator], report: CellReport) -> None:
     c = cell.cfg
     cell.begin()
     seed_everything(c.seed)
@@ -193,8 +196,8 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
         cell.save_training(model.state_dict(), history, {
             "seconds": time.perf_counter() - start, "n_params": n_params,
             "trainable": model.trainable})
-        outcome.trained += 1
-    timings["train"] = timings.get("train", 0.0) + time.perf_counter() - start
+        report.trained += 1
+    report.add_time("train", time.perf_counter() - start)
     model.eval()
     start = time.perf_counter()
     pending = [e for e in evaluators if not cell.has_eval(e.name, e.version)
@@ -202,7 +205,7 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
     if not pending:
         return
     z_train, z_test = codes(cell, model, x_train, x_test)
-    timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - start
+    report.add_time("embed", time.perf_counter() - start)
     ctx = EvalContext(model, x_test, z_train, z_test, data.y_train, data.y_test, c.seed)
     for evaluator in pending:
         start = time.perf_counter()
@@ -210,8 +213,8 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
         result = _phase(f"evaluate:{evaluator.name}", evaluator.evaluate, ctx)
         seconds = time.perf_counter() - start
         cell.save_eval(evaluator.name, evaluator.version, result.metrics, result.artifacts, seconds)
-        timings[f"eval:{evaluator.name}"] = timings.get(f"eval:{evaluator.name}", 0.0) + seconds
-        outcome.evaluated += 1
+        report.add_time(f"eval:{evaluator.name}", seconds)
+        report.evaluated += 1
 
 
 def fit_model(model: Autoencoder, x_train: torch.Tensor, c: CellConfig) -> list[dict]:

@@ -10,54 +10,54 @@ from bench.model_api import bce_per_image, register_model
 from models.dense_ae import DenseAE
 
 
-class SparseAE(DenseAE):
-    """L1 penalty on the code: few active units per image."""
+class PenalisedAE(DenseAE):
+    """`dense_ae` plus `weight * penalty(x, z)`; subclasses name and define the penalty."""
+    penalty_name = "penalty"
 
-    def __init__(self, input_shape, latent_dim, weight: float = 0.1):
+    def __init__(self, input_shape, latent_dim, weight: float):
         super().__init__(input_shape, latent_dim)
         self.weight = weight
 
+    def penalty(self, x, z):
+        raise NotImplementedError
+
     def loss(self, x):
         z = self.encode(x)
-        recon = bce_per_image(self.decode_logits(z), x)
-        l1 = z.abs().sum(1).mean()
-        return {"loss": recon + self.weight * l1, "recon": recon, "l1": l1}
+        recon = bce_per_image(self.decode_logits(z), x.detach())
+        value = self.penalty(x, z)
+        return {"loss": recon + self.weight * value, "recon": recon, self.penalty_name: value}
 
 
-class ContractiveAE(DenseAE):
+class SparseAE(PenalisedAE):
+    """L1 penalty on the code: few active units per image."""
+    penalty_name = "l1"
+
+    def penalty(self, x, z):
+        return z.abs().sum(1).mean()
+
+
+class ContractiveAE(PenalisedAE):
     """Penalty on the encoder Jacobian's squared Frobenius norm, estimated without bias by
     Hutchinson's trick: E_v ||v^T J||^2 = ||J||_F^2 for v ~ N(0, I), one extra backward pass
     instead of one per code unit."""
-
-    def __init__(self, input_shape, latent_dim, weight: float = 0.05):
-        super().__init__(input_shape, latent_dim)
-        self.weight = weight
+    penalty_name = "jacobian"
 
     def loss(self, x):
-        x = x.detach().requires_grad_(True)
-        z = self.encode(x)
-        recon = bce_per_image(self.decode_logits(z), x.detach())
-        v = torch.randn_like(z)
-        (vjp,) = torch.autograd.grad(z, x, grad_outputs=v, create_graph=True)
-        jacobian = vjp.pow(2).flatten(1).sum(1).mean()
-        return {"loss": recon + self.weight * jacobian, "recon": recon, "jacobian": jacobian}
+        return super().loss(x.detach().requires_grad_(True))  # the penalty differentiates by x
+
+    def penalty(self, x, z):
+        (vjp,) = torch.autograd.grad(z, x, grad_outputs=torch.randn_like(z), create_graph=True)
+        return vjp.pow(2).flatten(1).sum(1).mean()
 
 
-class WAE(DenseAE):
+class WAE(PenalisedAE):
     """Wasserstein autoencoder: the batch of codes is pulled towards N(0, I) by an MMD penalty
     with an inverse multiquadratic kernel over several scales (Tolstikhin et al.)."""
-
+    penalty_name = "mmd"
     SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
-    def __init__(self, input_shape, latent_dim, weight: float = 10.0):
-        super().__init__(input_shape, latent_dim)
-        self.weight = weight
-
-    def loss(self, x):
-        z = self.encode(x)
-        recon = bce_per_image(self.decode_logits(z), x)
-        mmd = self.mmd(z, torch.randn_like(z))
-        return {"loss": recon + self.weight * mmd, "recon": recon, "mmd": mmd}
+    def penalty(self, x, z):
+        return self.mmd(z, torch.randn_like(z))
 
     def mmd(self, z, p):
         n, d = z.shape
@@ -76,17 +76,17 @@ class WAE(DenseAE):
 @register_model("sparse_ae", description="Dense AE with an L1 penalty (0.1) on the code",
                 paper="Ng 2011, CS294A lecture notes; Ranzato et al. 2007", family="dense", weight=0.1)
 def sparse_ae(input_shape, latent_dim):
-    return SparseAE(input_shape, latent_dim)
+    return SparseAE(input_shape, latent_dim, weight=0.1)
 
 
 @register_model("contractive_ae", description="Dense AE penalising the encoder Jacobian (Hutchinson estimate, 0.05)",
                 paper="Rifai et al. 2011, https://icml.cc/2011/papers/455_icmlpaper.pdf",
                 family="dense", weight=0.05)
 def contractive_ae(input_shape, latent_dim):
-    return ContractiveAE(input_shape, latent_dim)
+    return ContractiveAE(input_shape, latent_dim, weight=0.05)
 
 
 @register_model("wae_mmd", description="Wasserstein AE: MMD (IMQ kernel, weight 10) to an N(0, I) prior",
                 paper="Tolstikhin et al. 2018, https://arxiv.org/abs/1711.01558", family="dense", weight=10.0)
 def wae_mmd(input_shape, latent_dim):
-    return WAE(input_shape, latent_dim)
+    return WAE(input_shape, latent_dim, weight=10.0)
