@@ -23,7 +23,9 @@ def parser() -> argparse.ArgumentParser:
         prog="run_all.py", description="Train autoencoders uniformly on MNIST and compare their codes.")
     p.add_argument("--models", default="*", help="comma-separated fnmatch patterns (default: all)")
     p.add_argument("--exclude", default="", help="comma-separated patterns to leave out")
-    p.add_argument("--evaluators", default="*", help="comma-separated evaluator patterns (default: all)")
+    p.add_argument("--evaluators", default="default",
+                   help="comma-separated evaluator patterns; 'default' is every evaluator not marked "
+                        "opt-in (e.g. default,anomaly_oneclass)")
     p.add_argument("--epochs", type=_int, default=DEFAULTS.epochs)
     p.add_argument("--batch-size", type=_int, default=DEFAULTS.batch_size)
     p.add_argument("--lr", type=float, default=DEFAULTS.lr, help="Adam learning rate, every model")
@@ -64,7 +66,7 @@ def _patterns(text: str) -> tuple[str, ...]:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(models=_patterns(args.models) or ("*",), exclude=_patterns(args.exclude),
-                     evaluators=_patterns(args.evaluators) or ("*",), dataset=args.dataset,
+                     evaluators=_patterns(args.evaluators) or ("default",), dataset=args.dataset,
                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      latent_dims=args.latent_dim, seeds=args.seeds, limit=args.limit,
                      device=args.device, out=args.out, data_root=args.data_root,
@@ -80,7 +82,8 @@ def list_registered() -> str:
     lines = ["Models:"]
     lines += [f"  {e.name:<16} {e.description}" for e in models]
     lines += ["Evaluators:"]
-    lines += [f"  {e.name:<16} {e.description}" for e in load_all_evaluators()]
+    lines += [f"  {e.name:<16} {e.description}{'' if e.builder.default else ' [opt-in]'}"
+              for e in sorted(load_all_evaluators(), key=lambda e: e.name)]
     return "\n".join(lines)
 
 

@@ -57,7 +57,7 @@ class RunConfig:
     """The whole grid: models x seeds x latent sizes, trained with one shared budget."""
     models: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
-    evaluators: tuple[str, ...] = ("*",)
+    evaluators: tuple[str, ...] = ("default",)  # "default": every evaluator not marked opt-in
     dataset: str = "mnist"
     epochs: int = 8
     batch_size: int = 128

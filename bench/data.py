@@ -80,6 +80,36 @@ def mnist(data_root: Path) -> ImageData:
                      arrays["x_test"][:, None], arrays["y_test"], source=str(data_root))
 
 
+# name -> (torchvision class, its keyword arguments, (n_train, n_test), images stored transposed)
+TORCHVISION_SETS = {
+    "fashion_mnist": ("FashionMNIST", {}, (60_000, 10_000), False),
+    "kmnist": ("KMNIST", {}, (60_000, 10_000), False),
+    "emnist_digits": ("EMNIST", {"split": "digits"}, (240_000, 40_000), True),
+}
+
+
+def torchvision_set(name: str, data_root: Path) -> ImageData:
+    """A 28x28, 10-class set in MNIST's format: the local cache, else torchvision's download
+    (its MD5s checked), cached as a uint8 copy with a SHA-256 sidecar like MNIST."""
+    from bench.mnist_sources import SourceChain, from_torchvision
+
+    cls, kwargs, sizes, transposed = TORCHVISION_SETS[name]
+    fetch = lambda root: from_torchvision(root, cls=cls, **kwargs)
+    chain = SourceChain(sources=[(f"torchvision {cls} download", fetch)], sizes=sizes, name=name,
+                        help=f"Put torchvision's raw {cls} files in {{cache}}/torchvision/{cls}/raw "
+                             "(https://pytorch.org/vision/stable/datasets.html), then run again.")
+    arrays = chain.load(data_root)
+    fix = (lambda x: x.transpose(0, 2, 1)) if transposed else (lambda x: x)  # EMNIST is stored transposed
+    return ImageData(name, fix(arrays["x_train"])[:, None], arrays["y_train"],
+                     fix(arrays["x_test"])[:, None], arrays["y_test"], source=str(data_root))
+
+
+for _name, (_cls, _kwargs, (_n_train, _n_test), _) in TORCHVISION_SETS.items():
+    DATASETS.register(_name, description=f"torchvision {_cls} {_kwargs.get('split', '')}".rstrip()
+                      + f", {_n_train // 1000}k train / {_n_test // 1000}k test, 28x28")(
+        lambda root, _name=_name: torchvision_set(_name, root))
+
+
 @DATASETS.register("digits", description="scikit-learn's bundled 8x8 digits (1,797 images), offline")
 def digits(data_root: Path) -> ImageData:
     from sklearn.datasets import load_digits

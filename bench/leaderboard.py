@@ -13,12 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bench.render import Table
+
 # Headline metrics first, in reading order; anything else follows alphabetically.
 METRIC_ORDER = ["recon_mse", "recon_bce", "kmeans_purity", "kmeans_acc", "kmeans_nmi",
                 "kmeans_ari", "probe_acc", "umap_trustworthiness"]
-# Column groups of the leaderboard, by metric-name prefix.
-GROUPS = [("reconstruction", ("recon_",)), ("clustering", ("kmeans_",)),
-          ("probing", ("probe_",)), ("other", ("",))]
+# Column groups, by metric-name prefix. The core groups make the leaderboard; each task group
+# (what autoencoders are used for) gets its own table in the report.
+GROUPS = [("reconstruction", ("recon_",)), ("clustering", ("kmeans_", "umap_cluster_")),
+          ("probing", ("probe_", "knn_")), ("denoising", ("denoise_",)),
+          ("anomaly detection", ("ood_", "anomaly_")), ("generation", ("fid_", "gen_", "interp_")),
+          ("other", ("",))]
+CORE_GROUPS = ("reconstruction", "clustering", "probing", "other")
 # The rank column: mean over these metrics of the model's rank among the rows of its latent size
 # (1 = best); a model without a metric (raw has no reconstruction) is ranked on the others.
 HEADLINE = ["recon_mse", "kmeans_acc", "probe_acc"]
@@ -90,3 +96,27 @@ def headline_rank(stats: pd.DataFrame, directions: dict[str, bool]) -> dict[tupl
             ranks[metric] = col.groupby(level="latent_dim").rank(ascending=False, method="min")
     score = ranks.mean(axis=1, skipna=True)
     return {(m, int(d)): float(v) for (m, d), v in score.items() if not np.isnan(v)}
+
+
+def grouped(metrics: list[str]) -> list[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {}
+    for m in metrics:
+        groups.setdefault(group_of(m), []).append(m)
+    return list(groups.items())
+
+
+def board_table(board: Leaderboard, metrics: list[str], table_id: str) -> Table:
+    """The sortable table of `metrics`: model, latent size, seeds, rank, then grouped columns."""
+    fixed = ["model", "latent_dim", "seeds", "rank ↓"]
+    rows, bold = [], []
+    for key in sorted(board.rows, key=lambda k: (k[1], board.rank.get(k, float("inf")))):
+        model, dim = key
+        row_cells = board.cells[key]
+        rank = board.rank.get(key)
+        rows.append([model, str(dim), str(board.n_seeds.get(key, 0)),
+                     f"{rank:.2f}" if rank is not None else "–"]
+                    + [row_cells[m].text() if m in row_cells else "–" for m in metrics])
+        bold.append([False] * len(fixed) + [m in row_cells and row_cells[m].best for m in metrics])
+    groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in grouped(metrics)]
+    return Table(fixed + [board.header(m) for m in metrics], rows, bold, sortable=True,
+                 id=table_id, groups=groups)

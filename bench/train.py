@@ -45,8 +45,11 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_size: int,
-          lr: float, seed: int, desc: str = "train") -> list[dict]:
-    """Train `model` in place on `x_train` (float images on the model's device)."""
+          lr: float, seed: int, desc: str = "train", y_train: torch.Tensor | None = None
+          ) -> list[dict]:
+    """Train `model` in place on `x_train` (float images on the model's device).
+
+    With `y_train` (the judge classifier), each batch's labels go to `model.loss(x, y)`."""
     seed_everything(seed)
     device = x_train.device
     model.to(device).train()
@@ -62,7 +65,10 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
         perm = torch.randperm(n, generator=order).to(device)
         for i in range(0, n, batch_size):
             xb = x_train.index_select(0, perm[i:i + batch_size])
-            terms = model.loss(xb)
+            if y_train is None:
+                terms = model.loss(xb)
+            else:
+                terms = model.loss(xb, y_train.index_select(0, perm[i:i + batch_size]))
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()

@@ -31,6 +31,10 @@ class VAE(Autoencoder):
     def decode_logits(self, z):
         return self.decoder(z)
 
+    def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Codes drawn from the N(0, I) prior (the generation evaluator decodes them)."""
+        return torch.randn(n, self.latent_dim, generator=generator)
+
     def loss(self, x):
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)

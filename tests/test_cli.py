@@ -54,14 +54,25 @@ def test_digits_run_writes_results_and_report_and_resumes(tmp_path):
     assert set(results["seed"]) == {0, 1}
     metrics = set(results["metric"])
     assert {"recon_mse", "recon_bce", "kmeans_purity", "kmeans_acc", "kmeans_nmi", "kmeans_ari",
-            "probe_acc", "umap_trustworthiness"} <= metrics
+            "probe_acc", "umap_trustworthiness", "knn_acc", "probe_acc_10", "probe_acc_100",
+            "umap_cluster_acc", "denoise_psnr_mask", "denoise_gain_gauss_high", "ood_auroc_flipped",
+            "fid_judge", "gen_label_entropy", "interp_confidence"} <= metrics
+    assert set(results.loc[results["metric"] == "fid_judge_prior", "model"]) == {"vae", "conv_vae", "beta_vae"}
+    assert not results["metric"].str.startswith("anomaly_auroc").any(), "one-class is opt-in"
     assert not ((results["model"] == "raw") & results["metric"].str.startswith("recon")).any()
     purity = results.pivot_table(index=["model", "seed"], columns="metric", values="value")
     assert (purity["kmeans_purity"] >= purity["kmeans_acc"]).all()
     html = (out / "report.html").read_text()
     md = (out / "report.md").read_text()
     assert "<table id=\"leaderboard\" class=\"sortable\">" in html
-    assert html.count('<img alt="') == html.count('src="data:image/png;base64,') == 4
+    for task in ("denoising", "anomaly-detection", "generation"):
+        assert f'<table id="task-{task}" class="sortable">' in html
+    figures = {p.name for p in (out / "figures").glob("*.png")}
+    assert figures == {"reconstructions.png", "umap.png", "training_curves.png", "metrics.png",
+                       "label_efficiency.png", "denoising.png", "ood_roc.png", "anomaly_extremes.png",
+                       "generated.png", "interpolation.png"}
+    assert html.count('<img alt="') == html.count('src="data:image/png;base64,') == len(figures)
+    assert "judge classifier" in md and "test accuracy 0.9" in md
     assert "<link" not in html and "<script src" not in html and "url(" not in html
     assert "(figures/reconstructions.png)" in md and (out / "figures" / "umap.png").exists()
     assert "± " in md, "two seeds: mean ± std"

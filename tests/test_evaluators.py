@@ -80,7 +80,11 @@ def test_kmeans_and_probe_find_separated_blobs():
     km = {m.metric: m.value for m in EVALUATORS.get("kmeans").builder().evaluate(ctx).metrics}
     assert km == pytest.approx({"kmeans_purity": 1.0, "kmeans_acc": 1.0, "kmeans_nmi": 1.0, "kmeans_ari": 1.0})
     probe = EVALUATORS.get("probe").builder().evaluate(ctx).metrics
-    assert [(m.metric, m.value, m.higher_is_better) for m in probe] == [("probe_acc", 1.0, True)]
+    # 20 codes per class: the 10-per-class subset is fitted too; 100 and 1,000 would be all labels
+    assert [(m.metric, m.value, m.higher_is_better) for m in probe] == [
+        ("probe_acc", 1.0, True), ("probe_acc_10", 1.0, True)]
+    knn = EVALUATORS.get("knn").builder().evaluate(ctx).metrics
+    assert [(m.metric, m.value, m.higher_is_better) for m in knn] == [("knn_acc", 1.0, True)]
 
 
 def test_kmeans_on_noise_is_near_chance():

@@ -22,7 +22,9 @@ def test_real_loader_gives_the_standard_splits():
 
 def test_end_to_end_on_real_mnist_with_limit(tmp_path):
     out = tmp_path / "mnist"
-    assert main(["--limit", "2000", "--epochs", "2", "--out", str(out), "-q"]) == 0
+    # two worker processes: the parallel path, the judge and the shared inputs, on real data
+    code = main(["--limit", "2000", "--epochs", "2", "--workers", "2", "--out", str(out), "-q"])
+    assert code == 0, "\n".join(p.read_text()[:2000] for p in out.glob("cells/*/error.txt"))
     results = pd.read_csv(out / "results.csv")
     registry = load_all_models()
     assert set(results["model"]) == set(registry.names())
@@ -36,4 +38,6 @@ def test_end_to_end_on_real_mnist_with_limit(tmp_path):
     assert probe["raw"] > 0.8, "a linear probe on raw MNIST pixels is far above chance"
     recon = results[results.metric == "recon_mse"].set_index("model")["value"]
     assert (recon > 0).all() and (recon < 0.12).all()
-    assert "mnist, 2,000 training / 2,000 test images" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "mnist, 2,000 training / 2,000 test images" in report
+    assert "judge classifier" in report and {"fid_judge", "ood_auroc_flipped", "knn_acc"} <= set(results.metric)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,12 +53,40 @@ class EvalContext:
     y_train: np.ndarray
     y_test: np.ndarray
     seed: int
+    x_train: torch.Tensor | None = None   # for evaluators that train (one-class anomaly)
+    cell: object | None = None            # the CellConfig: model name and training budget
+    judge_dir: Path | None = None         # the trained judge classifier (bench.judge)
+    outliers: dict[str, np.ndarray] = field(default_factory=dict)  # extra uint8 OOD image sets
+
+    def judge(self):
+        """(judge, judge.json, training-feature stats), loaded once per process."""
+        from bench.judge import load_judge
+
+        if self.judge_dir is None:
+            raise RuntimeError("this evaluator needs the judge, but the run trained none")
+        return load_judge(Path(self.judge_dir), str(self.x_test.device))
+
+    @torch.no_grad()
+    def decode(self, z: np.ndarray | torch.Tensor, batch: int = 1000) -> torch.Tensor:
+        """Images in [0, 1] decoded from codes, in batches, on the model's device."""
+        self.model.eval()
+        z = torch.as_tensor(z, dtype=torch.float32, device=self.x_test.device)
+        return torch.cat([self.model.decode(z[i:i + batch]) for i in range(0, len(z), batch)])
+
+
+def to_uint8(images: torch.Tensor, index=None) -> np.ndarray:
+    """Images in [0, 1] (optionally the rows `index`) as uint8 arrays: what artifacts store."""
+    if index is not None:
+        images = images[torch.as_tensor(index, device=images.device)]
+    return (images * 255).round().byte().cpu().numpy()
 
 
 class Evaluator:
     name: str = ""
     version: int = 1
     needs_decoder: bool = False   # skipped for models without a decoder (the raw-pixel row)
+    needs_judge: bool = False     # the runner trains the judge classifier first
+    default: bool = True          # run unless --evaluators names a set without it
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         raise NotImplementedError

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.evaluators import EvalContext, EvalResult, Evaluator, Metric, register_evaluator
+from bench.evaluators import (EvalContext, EvalResult, Evaluator, Metric, register_evaluator,
+                              to_uint8)
 
 BATCH = 1000
 EPS = 1e-6
@@ -32,8 +33,7 @@ class Reconstruction(Evaluator):
         mse = torch.mean((x_hat - x) ** 2).item()
         p = x_hat.clamp(EPS, 1 - EPS)
         bce = -torch.mean(x * torch.log(p) + (1 - x) * torch.log1p(-p)).item()
-        idx = torch.as_tensor(example_indices(ctx.y_test, per_class=2), device=x.device)
-        to_u8 = lambda t: (t.index_select(0, idx) * 255).round().byte().cpu().numpy()
+        idx = example_indices(ctx.y_test, per_class=2)
         return EvalResult(
             [Metric("recon_mse", mse, False), Metric("recon_bce", bce, False)],
-            {"originals": to_u8(x), "reconstructions": to_u8(x_hat)})
+            {"originals": to_uint8(x, idx), "reconstructions": to_uint8(x_hat, idx)})

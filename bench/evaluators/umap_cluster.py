@@ -1,0 +1,41 @@
+"""Clustering through UMAP (the N2D protocol, McConville et al. 2019): embed the test codes in
+10-D with UMAP (20 neighbours, min_dist 0), then fit a 10-component Gaussian mixture there.
+
+Why: k-means on a raw code assumes round clusters of equal size; a manifold learner first often
+separates digits that k-means mixes. `umap_cluster_acc` (Hungarian-matched) and `umap_cluster_nmi`
+sit beside `kmeans_acc` so the two can be compared. Uses the first `MAX_POINTS` test codes, like
+the UMAP picture, for the same reason (cost).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.metrics import normalized_mutual_info_score
+from sklearn.mixture import GaussianMixture
+
+from bench.evaluators import EvalContext, EvalResult, Evaluator, Metric, register_evaluator
+from bench.evaluators._cluster_metrics import matched_accuracy
+from bench.evaluators.umap_embed import MAX_POINTS
+
+N_NEIGHBORS = 20
+N_COMPONENTS = 10
+
+
+@register_evaluator("umap_cluster", description="N2D: Gaussian mixture on a 10-D UMAP of the test codes; "
+                    "Hungarian accuracy and NMI")
+class UMAPCluster(Evaluator):
+    version = 1
+
+    def evaluate(self, ctx: EvalContext) -> EvalResult:
+        import umap
+
+        z, y = ctx.z_test[:MAX_POINTS].astype(np.float32), ctx.y_test[:MAX_POINTS]
+        k = len(np.unique(ctx.y_train))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            emb = umap.UMAP(n_components=min(N_COMPONENTS, len(z) - 2), n_neighbors=N_NEIGHBORS,
+                            min_dist=0.0, random_state=ctx.seed).fit_transform(z)
+            clusters = GaussianMixture(k, covariance_type="full", random_state=ctx.seed).fit_predict(emb)
+        return EvalResult([Metric("umap_cluster_acc", matched_accuracy(y, clusters), True),
+                           Metric("umap_cluster_nmi", float(normalized_mutual_info_score(y, clusters)), True)])

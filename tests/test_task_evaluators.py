@@ -1,0 +1,150 @@
+"""Known answers for the task evaluators: denoising, anomaly, generation, interpolation, labels."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from bench.evaluators import EvalContext, load_all_evaluators
+from bench.evaluators._anomaly import auroc, roc_on_grid
+from bench.evaluators.denoising import CORRUPTIONS, corrupt, masked_square, psnr_per_image
+from bench.evaluators.generation import gmm_sample, label_entropy_bits
+from bench.evaluators.interpolation import line_codes, pairs
+from bench.evaluators.probe import per_class_subset
+from bench.judge import feature_stats, frechet_distance
+from tests.test_evaluators import Identity
+
+EVALUATORS = load_all_evaluators()
+
+
+def metrics_of(name, ctx):
+    return {m.metric: m.value for m in EVALUATORS.get(name).builder().evaluate(ctx).metrics}
+
+
+def image_context(model, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = torch.from_numpy(rng.random((n, 1, 8, 8)).astype(np.float32))
+    z = x.flatten(1).numpy()
+    y = np.arange(n) % 4
+    return EvalContext(model, x, z, z.copy(), y, y.copy(), seed)
+
+
+# ------------------------------------------------------------------ denoising
+def test_identity_model_gains_nothing_and_scores_the_corrupted_input():
+    ctx = image_context(Identity((1, 8, 8), 64))
+    values = metrics_of("denoising", ctx)
+    for k, kind in enumerate(CORRUPTIONS):
+        noisy = corrupt(ctx.x_test, kind, ctx.seed * 1000 + k)
+        assert values[f"denoise_gain_{kind}"] == pytest.approx(0.0, abs=1e-9)
+        assert values[f"denoise_mse_{kind}"] == pytest.approx(torch.mean((noisy - ctx.x_test) ** 2).item(), rel=1e-6)
+        assert values[f"denoise_mse_{kind}"] > 0  # every corruption changes the images
+
+
+def test_a_model_that_returns_the_clean_image_gains_psnr():
+    class Oracle(Identity):
+        clean = None
+
+        def reconstruct(self, x):
+            return self.clean
+
+    model = Oracle((1, 8, 8), 64)
+    ctx = image_context(model)
+    model.clean = ctx.x_test
+    values = metrics_of("denoising", ctx)
+    assert values["denoise_mse_gauss_high"] == 0.0
+    assert values["denoise_psnr_gauss_high"] == pytest.approx(100.0)  # the MSE floor, 1e-10
+    assert values["denoise_gain_gauss_high"] > 50
+
+
+def test_masked_square_blanks_exactly_one_square_per_image():
+    x = torch.ones(5, 1, 20, 20)
+    out = masked_square(x, torch.Generator().manual_seed(0), fraction=0.35)
+    assert ((out == 0).flatten(1).sum(1) == 49).all()  # side round(0.35 * 20) = 7
+
+
+def test_psnr_of_known_error():
+    x = torch.zeros(2, 1, 4, 4)
+    assert psnr_per_image(x + 0.1, x).tolist() == pytest.approx([20.0, 20.0])
+
+
+# ------------------------------------------------------------------ anomaly
+def test_auroc_known_answers():
+    normal, anomalous = np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.9])
+    assert auroc(normal, anomalous) == 1.0
+    assert auroc(anomalous, normal) == 0.0
+    assert auroc(np.ones(4), np.ones(3)) == 0.5
+    assert roc_on_grid(normal, anomalous)[-1] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.integers(1, 30), elements=st.floats(0, 1e3)),
+       arrays(np.float64, st.integers(1, 30), elements=st.floats(0, 1e3)))
+def test_auroc_is_a_probability_and_flips_with_the_sets(normal, anomalous):
+    a = auroc(normal, anomalous)
+    assert 0.0 <= a <= 1.0
+    assert auroc(anomalous, normal) == pytest.approx(1.0 - a)
+
+
+def test_ood_with_a_digit_only_model_flags_outliers():
+    class Projector(Identity):
+        """Reconstructs by projecting onto the span of the normal images: normal images come
+        back exactly, anything else does not."""
+        basis = None
+
+        def reconstruct(self, x):
+            flat = x.flatten(1)
+            return (flat @ self.basis.T @ self.basis).view_as(x)
+
+    model = Projector((1, 8, 8), 64)
+    ctx = image_context(model, n=12)
+    ctx.x_test = ctx.x_test * 0.5  # dim images: inverting them gives bright, off-span ones
+    model.basis = torch.linalg.qr(ctx.x_test.flatten(1).T)[0].T  # 12 orthonormal rows
+    values = metrics_of("anomaly_ood", ctx)
+    assert values["ood_auroc_inverted"] == 1.0 and values["ood_auroc_noise"] == 1.0
+    identity = metrics_of("anomaly_ood", image_context(Identity((1, 8, 8), 64)))
+    assert set(identity.values()) == {0.5}  # every image reconstructed perfectly: no signal
+
+
+# ------------------------------------------------------------------ generation, judge, lines
+def test_frechet_distance_known_answers():
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(4000, 5))
+    mu, sigma = feature_stats(feats)
+    assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-6)
+    shift = np.array([3.0, 0, 0, 0, 4.0])
+    assert frechet_distance(mu + shift, sigma, mu, sigma) == pytest.approx(25.0, rel=1e-6)
+    # N(0, I) against N(0, 4I) in 5-D: 5 * (1 + 4 - 2 * 2) = 5
+    assert frechet_distance(np.zeros(5), np.eye(5), np.zeros(5), 4 * np.eye(5)) == pytest.approx(5.0)
+
+
+def test_label_entropy_bits():
+    assert label_entropy_bits(np.eye(10)) == pytest.approx(np.log2(10))
+    assert label_entropy_bits(np.tile(np.eye(10)[3], (50, 1))) == 0.0
+
+
+def test_gmm_sampler_reproduces_the_codes_distribution():
+    rng = np.random.default_rng(0)
+    z = rng.normal([5.0, -2.0], [1.0, 3.0], size=(5000, 2))
+    samples = gmm_sample(z, 20000, seed=0)
+    assert samples.mean(0) == pytest.approx([5.0, -2.0], abs=0.1)
+    assert samples.std(0) == pytest.approx([1.0, 3.0], rel=0.05)
+    assert np.array_equal(samples, gmm_sample(z, 20000, seed=0))
+
+
+def test_interpolation_lines_start_and_end_at_the_codes():
+    z = np.arange(12, dtype=np.float32).reshape(4, 3)
+    lines = line_codes(z, np.array([[0, 3]]), steps=5)
+    assert np.allclose(lines[0, 0], z[0]) and np.allclose(lines[0, -1], z[3])
+    assert np.allclose(lines[0, 2], (z[0] + z[3]) / 2)
+    labels = np.array([1, 3, 5, 7, 3, 7])
+    assert tuple(pairs(labels)[0]) == (1, 3)  # the first 3 to the first 7, then random pairs
+    assert np.array_equal(pairs(labels), pairs(labels))
+
+
+def test_per_class_subset_is_balanced_and_fixed_by_seed():
+    labels = np.repeat(np.arange(5), 30)
+    idx = per_class_subset(labels, 10, seed=3)
+    assert np.bincount(labels[idx]).tolist() == [10] * 5
+    assert np.array_equal(idx, per_class_subset(labels, 10, seed=3))
+    assert not np.array_equal(idx, per_class_subset(labels, 10, seed=4))
