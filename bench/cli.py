@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -35,8 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=DEFAULTS.dataset, help="mnist or digits")
     p.add_argument("--limit", type=_int, default=None, help="first N train and N test images")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--workers", type=_int, default=1,
-                   help="cells trained in parallel CPU processes, one thread each (default 1)")
+    p.add_argument("--workers", type=_workers, default=os.environ.get("AEBENCH_WORKERS", "auto"),
+                   help="cells run in parallel CPU processes, one thread each; 'auto' (default, "
+                        "or $AEBENCH_WORKERS): one per core, 1 on CUDA")
     p.add_argument("--out", default=None, help="results directory (default reports/<run-name>)")
     p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
     p.add_argument("--force", action="store_true", help="recompute cells even if finished")
@@ -54,6 +56,10 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _workers(text: str) -> int | str:
+    return "auto" if text == "auto" else _int(text)
 
 
 def _int_list(text: str) -> tuple[int, ...]:

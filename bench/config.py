@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ class RunConfig:
     data_root: str | None = None
     force: bool = False
     report_only: bool = False
-    workers: int = 1
+    workers: int | str = 1   # or "auto": one per CPU core (at most one per cell), 1 on CUDA
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> "RunConfig":
@@ -87,7 +88,8 @@ class RunConfig:
                 raise ConfigError(f"--seeds takes non-negative integers, got {seed!r}")
         if self.limit is not None:
             _positive("--limit", self.limit)
-        _positive("--workers", self.workers)
+        if self.workers != "auto":
+            _positive("--workers", self.workers)
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
             raise ConfigError(f"learning rate must be in (0, 10), got {self.lr!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -121,7 +123,7 @@ TOML_KEYS = {
     "epochs": ("epochs", int), "batch_size": ("batch_size", int), "lr": ("lr", float),
     "latent_dim": ("latent_dims", "ints"), "seeds": ("seeds", "ints"), "limit": ("limit", int),
     "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),
-    "workers": ("workers", int),
+    "workers": ("workers", (int, str)),
 }
 
 
@@ -166,3 +168,19 @@ def _coerce(path, key, value, kind):
     if not isinstance(value, kind) or isinstance(value, bool):
         raise wrong
     return value
+
+
+def cpu_cores() -> int:
+    """Cores this process may use (affinity-aware where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def effective_workers(workers: int | str, n_cells: int, on_cpu: bool) -> int:
+    """`--workers auto`: a single-thread process per core, no more than there are cells; on a
+    GPU one process (the device is the shared resource)."""
+    if workers != "auto":
+        return int(workers)
+    return max(1, min(cpu_cores(), n_cells)) if on_cpu else 1

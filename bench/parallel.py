@@ -62,14 +62,15 @@ SINGLE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"
                                             "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")}
 
 
-def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared) -> list:
+def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,
+                 workers: int) -> list:
     from bench.model_api import plugin_files
 
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/torch init can hang
     saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
     os.environ.update(SINGLE_THREAD_ENV)
     try:
-        with ProcessPoolExecutor(cfg.workers, mp_context=context, initializer=_init,
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
                                  initargs=(cfg, list(plugin_files), [e.name for e in evaluators],
                                            os.getpid())) as pool:
             futures = [pool.submit(_work, str(out), c.to_dict(), cfg.force, shared) for c in cells]

@@ -93,7 +93,9 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[Cel
             f"{', '.join(map(str, cfg['latent_dims']))}",
             f"Training budget (every model): {cfg['epochs']} epochs, batch size {cfg['batch_size']}, "
             f"Adam, learning rate {cfg['lr']}",
-            f"Device: {env['device']} ({env.get('threads', '?')} threads); "
+            f"Device: {env['device']} ({env.get('threads', '?')} threads"
+            + (f"; cells in {manifest['workers']} single-thread worker processes" if manifest.get("workers", 1) > 1 else "")
+            + "); "
             + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
             + (f"; commit {env['git_commit']}" if env.get("git_commit") else ""),
             "Time by phase (this invocation; cached cells cost ~0): "

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from bench import atomic
-from bench.config import CellConfig, ConfigError, RunConfig
+from bench.config import CellConfig, ConfigError, RunConfig, effective_workers
 from bench.data import DATASETS, ImageData, load_dataset, to_float
 from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evaluators
 from bench.model_api import Autoencoder, build_model, load_all_models, model_fingerprint
@@ -123,7 +123,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     data = data.limited(cfg.limit)
     timings["data"] = time.perf_counter() - start
     device = pick_device(cfg.device)
-    if cfg.workers > 1 and device.type != "cpu":
+    if cfg.workers != "auto" and cfg.workers > 1 and device.type != "cpu":
         raise ConfigError("--workers > 1 runs cells in CPU processes; use --device cpu with it")
     code = {m: model_fingerprint(m) for m in models}
     cells = [replace(cfg.cell(m, s, d), code=code[m])
@@ -140,9 +140,11 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     write_run_manifest(out, {**manifest, "timings": timings})
     shared = shared_inputs(cfg, out, data, device, evaluators, timings)
     manifest["notes"] = shared.notes
-    if cfg.workers > 1:
+    workers = effective_workers(cfg.workers, len(cells), device.type == "cpu")
+    manifest["workers"] = workers
+    if workers > 1:
         from bench.parallel import run_parallel
-        reports = run_parallel(cfg, out, cells, evaluators, shared)
+        reports = run_parallel(cfg, out, cells, evaluators, shared, workers)
     else:
         x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
         reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators, shared)
@@ -178,9 +180,10 @@ def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.devi
         try:
             shared.outliers[OOD_DATASET] = load_dataset(OOD_DATASET, cfg.data_root).x_test
         except Exception as exc:  # optional: the offline outlier sets still run
-            lines = str(exc).splitlines() or [type(exc).__name__]
+            lines = [line.strip(" -") for line in str(exc).splitlines()] or [type(exc).__name__]
+            tried = "; ".join(lines[1:-1]) or lines[0]
             shared.notes.append(f"{OOD_DATASET} was not available as an outlier set, so "
-                                f"ood_auroc_{OOD_DATASET} is missing ({lines[0].rstrip(':;')}). "
+                                f"ood_auroc_{OOD_DATASET} is missing (tried: {tried}). "
                                 + (lines[-1] if len(lines) > 1 else ""))
             log.warning("%s", shared.notes[-1])
     if any(e.needs_judge for e in evaluators):

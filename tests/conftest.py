@@ -6,7 +6,9 @@ import socket
 import pytest
 
 os.environ.setdefault("AEBENCH_QUIET", "1")
-
+# Small test grids run serially (spawning workers costs more than it saves on digits); the
+# tests that exercise worker processes pass --workers explicitly.
+os.environ["AEBENCH_WORKERS"] = "1"
 
 
 @pytest.fixture(autouse=True)

@@ -148,3 +148,18 @@ def test_two_workers_give_the_same_results_as_one(tmp_path):
     assert main(common + ["--workers", "2", "--out", str(tmp_path / "two")]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "one" / "results.csv"),
                                   pd.read_csv(tmp_path / "two" / "results.csv"))
+
+
+def test_one_class_anomaly_is_opt_in_and_reported(tmp_path):
+    out = tmp_path / "oneclass"
+    assert main(["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "dense_ae,pca",
+                 "--evaluators", "default,anomaly_oneclass", "--out", str(out), "-q"]) == 0
+    results = pd.read_csv(out / "results.csv")
+    per_class = results[results["metric"].str.fullmatch(r"anomaly_auroc_\d")]
+    assert sorted(per_class["metric"].unique()) == [f"anomaly_auroc_{d}" for d in range(10)]
+    assert per_class["value"].between(0, 1).all()
+    means = results[results["metric"] == "anomaly_auroc_mean"].set_index("model")["value"]
+    for model, mean in means.items():
+        assert mean == pytest.approx(per_class[per_class["model"] == model]["value"].mean())
+    assert means["pca"] > 0.8, "PCA fitted on one digit separates it from the others"
+    assert (out / "figures" / "oneclass.png").exists()

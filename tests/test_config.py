@@ -93,3 +93,16 @@ def test_out_that_is_not_writable_is_refused(tmp_path, capsys, monkeypatch):
     assert main(["--dataset", "digits", "--out", str(tmp_path / "out")]) == 2
     assert "is not writable" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_auto_workers_is_one_per_core_at_most_one_per_cell_and_one_on_gpu(monkeypatch):
+    from bench import config
+
+    monkeypatch.setattr(config, "cpu_cores", lambda: 4)
+    assert config.effective_workers("auto", n_cells=13, on_cpu=True) == 4
+    assert config.effective_workers("auto", n_cells=3, on_cpu=True) == 3
+    assert config.effective_workers("auto", n_cells=13, on_cpu=False) == 1
+    assert config.effective_workers(2, n_cells=13, on_cpu=True) == 2
+    assert RunConfig(workers="auto").validated().workers == "auto"
+    with pytest.raises(ConfigError, match="--workers must be a positive integer"):
+        RunConfig(workers=0).validated()

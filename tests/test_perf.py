@@ -28,3 +28,15 @@ def test_flop_count_matches_the_dense_layers_by_hand():
     # forward: 2 matmuls of 64x4 (2*64*4 FLOPs per image each); backward: both weight gradients
     # and the decoder's input gradient (the images need none): 5 matmuls in all
     assert flops_per_image(model, x) == pytest.approx(5 * 2 * 64 * 4, rel=0.01)
+
+
+def test_scaling_runs_real_grids_and_draws_the_figure(tmp_path):
+    from bench import scaling
+
+    assert scaling.main(["--dataset", "digits", "--sizes", "100,200", "--model-counts", "1,2",
+                         "--epochs", "1", "--evaluators", "reconstruction", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "scaling.json").read_text())
+    assert [r["images"] for r in result["by_size"]] == [100, 200]
+    assert [r["models"] for r in result["by_count"]] == [1, 2]
+    assert all(r["wall_s"] >= r["train_s"] > 0 for r in result["by_size"] + result["by_count"])
+    assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
