@@ -106,7 +106,8 @@ class PluginError(RuntimeError):
 
 _loaded = False
 plugin_errors: list[str] = []  # broken entry-point plugins: reported, the other models still run
-plugin_files: list[str] = []   # loaded `--plugin` files, so worker processes can load them too
+plugin_files: dict[str, str] = {}  # model name -> the `--plugin` file that registered it, so
+                                   # worker processes can load the files a run's models need
 
 
 def load_all_models() -> Registry:
@@ -149,5 +150,6 @@ def load_plugin_file(path: str | Path) -> list[str]:
     added = [n for n in MODELS.names() if n not in before]
     if not added:
         raise PluginError(f"plugin {path}: registered no model (use @register_model)")
-    plugin_files.append(str(path.resolve()))
+    for model in added:
+        plugin_files[model] = str(path.resolve())
     return added

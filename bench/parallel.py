@@ -66,12 +66,16 @@ def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators,
                  workers: int) -> list:
     from bench.model_api import plugin_files
 
+    # only the plugin files this run's models come from (a long-lived process may have loaded
+    # others, even two versions of one model, which a worker could not load side by side)
+    files = list(dict.fromkeys(plugin_files[c.model] for c in cells if c.model in plugin_files))
+
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/torch init can hang
     saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
     os.environ.update(SINGLE_THREAD_ENV)
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
-                                 initargs=(cfg, list(plugin_files), [e.name for e in evaluators],
+                                 initargs=(cfg, files, [e.name for e in evaluators],
                                            os.getpid())) as pool:
             futures = [pool.submit(_work, str(out), c.to_dict(), cfg.force, shared) for c in cells]
             try:

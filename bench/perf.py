@@ -1,10 +1,11 @@
-"""Training-speed benchmark: the project's loop against a tutorial-style loop, and against the
-machine's own matrix-multiply limit, measured in one run on one machine.
+"""Training-speed benchmark: the project's loop against pythae's trainer and a tutorial-style
+loop, and against the machine's own matrix-multiply limit, measured in one run on one machine.
 
 Why: speed claims are measured, not guessed, and as ratios from the same run so that a busy
 or slow machine shifts both sides alike. Timed assertions live nowhere in the tests.
 
     python -m bench.perf                       # every trainable model, 12,800 MNIST images
+                                               # (pythae's column needs: pip install -e .[perf])
     python -m bench.perf --models conv_ae,dense_ae --images 6400 --json perf.json
 """
 from __future__ import annotations
@@ -76,10 +77,13 @@ def matmul_flops_per_s(n: int = 1024, repeats: int = 20) -> float:
 
 
 def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr: float) -> dict:
+    from bench import perf_pythae
+
     data = load_dataset(dataset)
     images = data.x_train[:n_images]
     x = to_float(images)
     peak = matmul_flops_per_s()
+    pythae_missing = perf_pythae.available()
     rows = []
     for name in models:
         seed_everything(0)
@@ -90,22 +94,39 @@ def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr:
         seed_everything(0)
         tutorial = tutorial_images_per_s(
             build_model(name, data.input_shape, model.latent_dim), images, batch_size, lr)
+        pythae = float("nan")
+        if pythae_missing is None and name in perf_pythae.PYTHAE_MODELS:
+            seed_everything(0)
+            pythae = perf_pythae.pythae_images_per_s(
+                build_model(name, data.input_shape, model.latent_dim), name, images, batch_size, lr)
         rows.append({"model": name, "images_per_s": ours, "tutorial_images_per_s": tutorial,
-                     "speedup_vs_tutorial": ours / tutorial, "gflop_per_image": flops / 1e9,
+                     "speedup_vs_tutorial": ours / tutorial, "pythae_images_per_s": pythae,
+                     "speedup_vs_pythae": ours / pythae, "gflop_per_image": flops / 1e9,
                      "achieved_gflop_per_s": flops * ours / 1e9,
                      "fraction_of_matmul_peak": flops * ours / peak})
     return {"dataset": dataset, "images": len(images), "batch_size": batch_size,
             "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "matmul_gflop_per_s": peak / 1e9, "models": rows}
+            "matmul_gflop_per_s": peak / 1e9, "pythae": pythae_missing or _pythae_version(),
+            "models": rows}
+
+
+def _pythae_version() -> str:
+    from importlib.metadata import version
+    return f"pythae {version('pythae')}"
 
 
 def table(result: dict) -> str:
     lines = [f"{result['images']:,} {result['dataset']} images, batch {result['batch_size']}, "
              f"{result['threads']} threads, torch {result['torch']}; fp32 matmul peak "
-             f"{result['matmul_gflop_per_s']:.1f} GFLOP/s",
-             f"{'model':<16}{'img/s':>9}{'tutorial':>10}{'ratio':>7}{'MFLOP/img':>11}{'% peak':>9}"]
+             f"{result['matmul_gflop_per_s']:.1f} GFLOP/s; {result.get('pythae', '')}",
+             f"{'model':<16}{'img/s':>9}{'pythae':>9}{'ratio':>7}{'tutorial':>10}{'ratio':>7}"
+             f"{'MFLOP/img':>11}{'% peak':>9}"]
     for r in result["models"]:
-        lines.append(f"{r['model']:<16}{r['images_per_s']:>9,.0f}{r['tutorial_images_per_s']:>10,.0f}"
+        pythae = r.get("pythae_images_per_s", float("nan"))
+        lines.append(f"{r['model']:<16}{r['images_per_s']:>9,.0f}{_num(pythae, 9, ',.0f')}"
+                     f"{_num(r['images_per_s'] / pythae, 6, '.2f')}{'' if np.isnan(pythae) else 'x'}"
+                     f"{'' if not np.isnan(pythae) else ' '}"
+                     f"{r['tutorial_images_per_s']:>10,.0f}"
                      f"{r['speedup_vs_tutorial']:>6.2f}x{_num(r['gflop_per_image'] * 1e3, 11, '.2f')}"
                      f"{_num(100 * r['fraction_of_matmul_peak'], 7, '.1f%')}")
     return "\n".join(lines)

@@ -34,13 +34,15 @@ def timed_run(models: tuple[str, ...], limit: int, epochs: int, evaluators: tupl
         run(cfg)
         wall = time.perf_counter() - start
         timings = read_run_manifest(Path(tmp))["timings"]
-    train = timings.get("train", 0.0)
-    evaluate = sum(v for k, v in timings.items() if k.startswith("eval:"))
-    return {"models": len(models), "images": limit, "wall_s": wall, "train_s": train, "eval_s": evaluate}
+    per_evaluator = {k.removeprefix("eval:"): v for k, v in timings.items() if k.startswith("eval:")}
+    return {"models": len(models), "images": limit, "wall_s": wall,
+            "train_s": timings.get("train", 0.0), "eval_s": sum(per_evaluator.values()),
+            "eval_by_evaluator_s": per_evaluator}
 
 
 def measure(sizes: list[int], counts: list[int], epochs: int, evaluators: tuple[str, ...],
             dataset: str = "mnist") -> dict:
+    timed_run(SIZE_MODELS, min(sizes), epochs, evaluators, dataset)  # warm-up: imports, caches
     by_size = [timed_run(SIZE_MODELS, n, epochs, evaluators, dataset) for n in sizes]
     by_count = [timed_run(COUNT_MODELS[:k], max(sizes[:2]), epochs, evaluators, dataset) for k in counts]
     return {"dataset": dataset, "epochs": epochs, "evaluators": list(evaluators),
@@ -49,6 +51,7 @@ def measure(sizes: list[int], counts: list[int], epochs: int, evaluators: tuple[
 
 
 def figure(result: dict) -> bytes:
+    import matplotlib
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -68,6 +71,10 @@ def figure(result: dict) -> bytes:
                 label="linear")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(xs, [f"{x:,}" for x in xs])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label)
         ax.set_ylabel("seconds")
     axes[0].set_title(f"{len(result['size_models'])} models, {result['epochs']} epochs", fontsize=10)

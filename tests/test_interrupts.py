@@ -19,8 +19,10 @@ N_CELLS = 6
 
 def start(out: Path) -> subprocess.Popen:
     env = {**os.environ, "AEBENCH_QUIET": "1"}
+    # SIGINT back to its default: a test suite started as a background job inherits it ignored
     return subprocess.Popen([sys.executable, str(ROOT / "run_all.py"), *ARGS, "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def finished_cells(out: Path) -> dict[str, int]:

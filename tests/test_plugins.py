@@ -116,3 +116,24 @@ def test_editing_a_model_file_changes_its_cache_key(tmp_path):
         finally:
             MODELS.remove(name)
     assert keys[0] != keys[1]
+
+
+def test_workers_load_only_the_plugin_files_of_the_run(tmp_path):
+    """A long-lived process that loaded two versions of one plugin model, one after the other,
+    can still run a parallel grid: each worker loads only the file the run's model comes from."""
+    from bench.cli import main
+    from bench.model_api import MODELS, load_plugin_file
+
+    for version in ("", "# edited\n"):
+        plugin = tmp_path / f"v{version != ''}" / "tiny_ae.py"
+        plugin.parent.mkdir()
+        plugin.write_text(readme_model_code() + version)
+        load_plugin_file(plugin)
+        MODELS.remove("tiny_ae")  # as a test's scratch registry does
+    out = tmp_path / "out"
+    try:
+        assert main(["--plugin", str(plugin), "--models", "tiny_ae,pca", "--workers", "2",
+                     "--out", str(out), *RUN]) == 0
+    finally:
+        MODELS.remove("tiny_ae")
+    assert_in_results(out, "tiny_ae")
