@@ -39,6 +39,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_workers, default=os.environ.get("AEBENCH_WORKERS", "auto"),
                    help="cells run in parallel CPU processes, one thread each; 'auto' (default, "
                         "or $AEBENCH_WORKERS): one per core, 1 on CUDA")
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local (default): cells in this machine's processes; ray: every cell a Ray task")
+    p.add_argument("--ray-address", default=None,
+                   help="join this Ray cluster (default with --executor ray: a local instance on 127.0.0.1)")
     p.add_argument("--out", default=None, help="results directory (default reports/<run-name>)")
     p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
     p.add_argument("--force", action="store_true", help="recompute cells even if finished")
@@ -77,7 +81,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      latent_dims=args.latent_dim, seeds=args.seeds, limit=args.limit,
                      device=args.device, out=args.out, data_root=args.data_root,
                      force=args.force, report_only=args.report_only,
-                     workers=args.workers).validated()
+                     workers=args.workers, executor=args.executor,
+                     ray_address=args.ray_address).validated()
 
 
 def list_registered() -> str:

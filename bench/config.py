@@ -72,6 +72,8 @@ class RunConfig:
     force: bool = False
     report_only: bool = False
     workers: int | str = 1   # or "auto": one per CPU core (at most one per cell), 1 on CUDA
+    executor: str = "local"  # or "ray": every cell a Ray task (bench.ray_executor)
+    ray_address: str | None = None  # join this Ray cluster; None starts a local instance
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> "RunConfig":
@@ -90,6 +92,10 @@ class RunConfig:
             _positive("--limit", self.limit)
         if self.workers != "auto":
             _positive("--workers", self.workers)
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
+        if self.ray_address and self.executor != "ray":
+            raise ConfigError("--ray-address needs --executor ray")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
             raise ConfigError(f"learning rate must be in (0, 10), got {self.lr!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -123,7 +129,8 @@ TOML_KEYS = {
     "epochs": ("epochs", int), "batch_size": ("batch_size", int), "lr": ("lr", float),
     "latent_dim": ("latent_dims", "ints"), "seeds": ("seeds", "ints"), "limit": ("limit", int),
     "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),
-    "workers": ("workers", (int, str)),
+    "workers": ("workers", (int, str)), "executor": ("executor", str),
+    "ray_address": ("ray_address", str),
 }
 
 

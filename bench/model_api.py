@@ -110,6 +110,13 @@ plugin_files: dict[str, str] = {}  # model name -> the `--plugin` file that regi
                                    # worker processes can load the files a run's models need
 
 
+def plugin_files_for(models) -> list[str]:
+    """The `--plugin` files the given models come from, for worker processes to load: only
+    those (a long-lived process may have loaded others, even two versions of one model, which
+    a worker could not load side by side)."""
+    return list(dict.fromkeys(plugin_files[m] for m in models if m in plugin_files))
+
+
 def load_all_models() -> Registry:
     """Import every module in the `models` package, then the `aebench.models` entry points."""
     global _loaded

@@ -30,14 +30,15 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _init(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str], parent: int) -> None:
+def _init(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str], parent: int | None) -> None:
     import torch
 
     from bench.data import load_dataset, to_float
     from bench.evaluators import load_all_evaluators
     from bench.model_api import load_all_models, load_plugin_file
 
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    if parent is not None:  # Ray manages its own workers' lifetime
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     torch.set_num_threads(1)
     load_all_models()
     for path in plugin_files:
@@ -63,13 +64,7 @@ SINGLE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,
-                 workers: int) -> list:
-    from bench.model_api import plugin_files
-
-    # only the plugin files this run's models come from (a long-lived process may have loaded
-    # others, even two versions of one model, which a worker could not load side by side)
-    files = list(dict.fromkeys(plugin_files[c.model] for c in cells if c.model in plugin_files))
-
+                 workers: int, files: list[str]) -> list:
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/torch init can hang
     saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
     os.environ.update(SINGLE_THREAD_ENV)

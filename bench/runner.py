@@ -25,7 +25,8 @@ from bench import atomic
 from bench.config import CellConfig, ConfigError, RunConfig, effective_workers
 from bench.data import DATASETS, ImageData, load_dataset, to_float
 from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evaluators
-from bench.model_api import Autoencoder, build_model, load_all_models, model_fingerprint
+from bench.model_api import (Autoencoder, build_model, load_all_models, model_fingerprint,
+                             plugin_files_for)
 from bench.store import (CellStore, StoreError, collect_results, read_run_manifest,
                          write_run_manifest)
 from bench.train import pick_device, seed_everything, train
@@ -114,6 +115,9 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     from bench.report import build_report  # the report needs no torch; import it late anyway
 
     models, evaluators = resolve(cfg)
+    if cfg.executor == "ray":
+        from bench.ray_executor import require_ray
+        require_ray()  # missing Ray is a usage error, found before anything is written
     out = Path(out or cfg.out or Path("reports") / cfg.run_name)
     check_out_dir(out)
     timings: dict[str, float] = {}
@@ -141,10 +145,14 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     shared = shared_inputs(cfg, out, data, device, evaluators, timings)
     manifest["notes"] = shared.notes
     workers = effective_workers(cfg.workers, len(cells), device.type == "cpu")
-    manifest["workers"] = workers
-    if workers > 1:
+    manifest["workers"] = workers if cfg.executor == "local" else 1
+    manifest["executor"] = cfg.executor
+    if cfg.executor == "ray":
+        from bench.ray_executor import run_ray
+        reports = run_ray(cfg, out, cells, evaluators, shared, plugin_files_for(models))
+    elif workers > 1:
         from bench.parallel import run_parallel
-        reports = run_parallel(cfg, out, cells, evaluators, shared, workers)
+        reports = run_parallel(cfg, out, cells, evaluators, shared, workers, plugin_files_for(models))
     else:
         x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
         reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators, shared)

@@ -148,3 +148,13 @@ def test_per_class_subset_is_balanced_and_fixed_by_seed():
     assert np.bincount(labels[idx]).tolist() == [10] * 5
     assert np.array_equal(idx, per_class_subset(labels, 10, seed=3))
     assert not np.array_equal(idx, per_class_subset(labels, 10, seed=4))
+
+
+def test_extra_outlier_sets_from_the_runner_are_scored():
+    """Fashion-MNIST reaches the evaluator as uint8 images in `ctx.outliers` (when the runner
+    could load it); a set of another shape is ignored, not crashed on."""
+    ctx = image_context(Identity((1, 8, 8), 64))
+    ctx.outliers = {"fashion_mnist": np.full((10, 1, 8, 8), 200, np.uint8),
+                    "wrong_shape": np.zeros((10, 1, 28, 28), np.uint8)}
+    values = metrics_of("anomaly_ood", ctx)
+    assert "ood_auroc_fashion_mnist" in values and "ood_auroc_wrong_shape" not in values
