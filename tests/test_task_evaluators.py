@@ -158,3 +158,24 @@ def test_extra_outlier_sets_from_the_runner_are_scored():
                     "wrong_shape": np.zeros((10, 1, 28, 28), np.uint8)}
     values = metrics_of("anomaly_ood", ctx)
     assert "ood_auroc_fashion_mnist" in values and "ood_auroc_wrong_shape" not in values
+
+
+def test_umap_mixture_falls_back_to_a_larger_variance_floor(monkeypatch):
+    """A cluster packed into one point makes the default fit fail (seen once in CI); the
+    evaluator retries with a larger covariance floor instead of failing the cell."""
+    from bench.evaluators import umap_cluster
+
+    real = umap_cluster.GaussianMixture
+    tried = []
+
+    def fussy(k, **kwargs):
+        tried.append(kwargs["reg_covar"])
+        if kwargs["reg_covar"] < 1e-3:
+            raise ValueError("ill-defined empirical covariance")
+        return real(k, **kwargs)
+
+    monkeypatch.setattr(umap_cluster, "GaussianMixture", fussy)
+    emb = np.r_[np.zeros((20, 2)), np.ones((20, 2)) * 5]
+    labels = umap_cluster.fit_mixture(emb, 2, seed=0)
+    assert tried == [1e-4, 1e-2]
+    assert len(set(labels[:20])) == 1 and len(set(labels[20:])) == 1 and labels[0] != labels[-1]
