@@ -23,7 +23,7 @@ PALETTE = "tab10"  # one palette for every UMAP panel: digit d has the same colo
 DPI = 100
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -47,7 +47,7 @@ def reconstruction_grid(cells: dict[str, CellStore]) -> bytes | None:
         ax.set_yticks([])
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     fig.subplots_adjust(hspace=0.08)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def umap_panels(cells: dict[str, CellStore]) -> bytes | None:
@@ -72,7 +72,7 @@ def umap_panels(cells: dict[str, CellStore]) -> bytes | None:
     handles = [plt.Line2D([], [], marker="o", ls="", color=colours[d], label=str(d)) for d in range(10)]
     fig.legend(handles=handles, loc="lower center", ncol=10, frameon=False, title="digit")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def training_curves(cells: dict[str, CellStore]) -> bytes | None:
@@ -97,7 +97,7 @@ def training_curves(cells: dict[str, CellStore]) -> bytes | None:
     ax.set_yscale("log")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tuple[str, list[str]]]
@@ -135,7 +135,7 @@ def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tupl
             if c:
                 ax.set_yticklabels([])
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def metric_vs_latent(results: pd.DataFrame, model_order: list[str], metrics: list[str]) -> bytes | None:
@@ -162,4 +162,4 @@ def metric_vs_latent(results: pd.DataFrame, model_order: list[str], metrics: lis
         ax.set_ylabel("")
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)

@@ -7,7 +7,7 @@ config), and its test accuracy is printed in the report so a reader can tell how
 Fréchet distances are computed in its 128-d penultimate layer.
 
     judge_dir = ensure_judge(out, data, device)       # trains on first use, then loads
-    judge = load_judge(judge_dir, data.input_shape)   # .probs(x), .features(x)
+    judge, info, (mu, sigma) = load_judge(judge_dir)   # .features(x), .probs(x)
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class Judge(nn.Module):
         return self._batched(self.body, x)
 
     def probs(self, x: torch.Tensor) -> np.ndarray:
-        return self._batched(lambda b: F.softmax(self.head(self.body(b)), dim=1), x)
+        return self.features_and_probs(x)[1]
 
     def features_and_probs(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Both from one forward pass: (N, FEATURES) features and (N, classes) probabilities."""
@@ -100,11 +100,10 @@ def ensure_judge(out: Path, data: ImageData, device: torch.device) -> Path:
                     seed=SEED, desc="judge")
     history += train(judge, x_train, y_train=y_train, epochs=1, batch_size=BATCH, lr=FINE_TUNE_LR,
                      seed=SEED + 1, desc="judge (fine-tune)")
-    x_test = to_float(data.x_test, device)
-    accuracy = float((judge.probs(x_test).argmax(1) == data.y_test).mean())
-    train_features = judge.features(x_train)
-    mu, sigma = feature_stats(train_features)
-    floor = frechet_distance(*feature_stats(judge.features(x_test)), mu, sigma)
+    test_features, test_probs = judge.features_and_probs(to_float(data.x_test, device))
+    accuracy = float((test_probs.argmax(1) == data.y_test).mean())
+    mu, sigma = feature_stats(judge.features(x_train))
+    floor = frechet_distance(*feature_stats(test_features), mu, sigma)
     atomic.write_with(folder / "judge.pt", lambda f: torch.save(judge.state_dict(), f))
     save_npz(folder / "train_features.npz", mu=mu, sigma=sigma)
     atomic.write_json(folder / "judge.json", {

@@ -6,7 +6,7 @@ images per second in total (measured with `python -m bench.perf`, README). Each 
 the data once and then runs whole cells through the same `execute_cell` as the serial path, so
 results do not depend on the number of workers.
 
-    reports = run_parallel(cfg, out, cells, evaluators)   # used by runner.run for --workers > 1
+    reports = run_parallel(cfg, out, cells, evaluators, shared, workers, plugin_files)  # runner.run
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.config import CellConfig, RunConfig
 
-_state: dict = {}
+worker_state: dict = {}  # what `init_worker` loaded, once per worker process
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -30,7 +30,9 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _init(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str], parent: int | None) -> None:
+def init_worker(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str],
+                parent: int | None) -> None:
+    """Load models, plugins, evaluators and data once per worker (pool process or Ray worker)."""
     import torch
 
     from bench.data import load_dataset, to_float
@@ -45,15 +47,16 @@ def _init(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str], p
         load_plugin_file(path)
     registry = load_all_evaluators()
     data = load_dataset(cfg.dataset, cfg.data_root).limited(cfg.limit)
-    _state.update(data=data, x_train=to_float(data.x_train), x_test=to_float(data.x_test),
+    worker_state.update(cfg=cfg, data=data, x_train=to_float(data.x_train), x_test=to_float(data.x_test),
                   evaluators=[registry.get(n).builder() for n in evaluator_names])
 
 
-def _work(out: str, cell: dict, force: bool, shared):
+def run_in_worker(out: str, cell: dict, force: bool, shared):
     from bench.runner import execute_cell
 
-    return execute_cell(Path(out), CellConfig(**cell), force, _state["data"], _state["x_train"],
-                        _state["x_test"], _state["evaluators"], shared)
+    s = worker_state
+    return execute_cell(Path(out), CellConfig(**cell), force, s["data"], s["x_train"],
+                        s["x_test"], s["evaluators"], shared)
 
 
 # Every thread pool a worker may start (OpenMP, MKL, OpenBLAS, numba): one thread each. Set in
@@ -69,10 +72,10 @@ def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators,
     saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
     os.environ.update(SINGLE_THREAD_ENV)
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
                                  initargs=(cfg, files, [e.name for e in evaluators],
                                            os.getpid())) as pool:
-            futures = [pool.submit(_work, str(out), c.to_dict(), cfg.force, shared) for c in cells]
+            futures = [pool.submit(run_in_worker, str(out), c.to_dict(), cfg.force, shared) for c in cells]
             try:
                 return [f.result() for f in futures]
             except KeyboardInterrupt:

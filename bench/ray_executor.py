@@ -29,12 +29,11 @@ def require_ray():
 def _cell_task(cfg: RunConfig, out: str, cell: dict, evaluator_names: list[str], shared,
                plugin_files: list[str]):
     """Runs on a Ray worker: load what the cell needs (once per worker process), run it."""
-    from bench.parallel import _init, _state, _work
+    from bench.parallel import init_worker, run_in_worker, worker_state
 
-    if _state.get("cfg") != cfg:
-        _init(cfg, plugin_files, evaluator_names, parent=None)
-        _state["cfg"] = cfg
-    return _work(out, cell, cfg.force, shared)
+    if worker_state.get("cfg") != cfg:
+        init_worker(cfg, plugin_files, evaluator_names, parent=None)
+    return run_in_worker(out, cell, cfg.force, shared)
 
 
 def run_ray(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,

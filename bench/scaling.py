@@ -55,7 +55,7 @@ def figure(result: dict) -> bytes:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from bench.figures import _png
+    from bench.figures import png_bytes
 
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
@@ -82,7 +82,7 @@ def figure(result: dict) -> bytes:
                       fontsize=10)
     axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def main(argv: list[str] | None = None) -> int:

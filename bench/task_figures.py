@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from bench.figures import _png
+from bench.figures import png_bytes
 from bench.store import CellStore
 
 
@@ -51,7 +51,7 @@ def denoising_examples(cells: dict[str, CellStore]) -> bytes | None:
             for ax in axes[:, col]:
                 ax.set_ylabel("")
     fig.subplots_adjust(hspace=0.06, wspace=0.04)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def ood_roc(cells: dict[str, CellStore]) -> bytes | None:
@@ -74,7 +74,7 @@ def ood_roc(cells: dict[str, CellStore]) -> bytes | None:
         ax.set_ylabel("true-positive rate" if ax is axes[0, 0] else "")
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def anomaly_extremes(cells: dict[str, CellStore]) -> bytes | None:
@@ -88,7 +88,7 @@ def anomaly_extremes(cells: dict[str, CellStore]) -> bytes | None:
     axes[0, 0].set_title("least anomalous (lowest error)", fontsize=9)
     axes[0, 1].set_title("most anomalous (highest error)", fontsize=9)
     fig.subplots_adjust(hspace=0.06, wspace=0.04)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def interpolation_strips(cells: dict[str, CellStore]) -> bytes | None:
@@ -103,7 +103,7 @@ def interpolation_strips(cells: dict[str, CellStore]) -> bytes | None:
         _image_rows(axes[:, col], [(m if col == 0 else "", a["strips"][col]) for m, a in arts.items()])
         axes[0, col].set_title("3 → 7" if col == 0 else f"random pair {col}", fontsize=9)
     fig.subplots_adjust(hspace=0.06, wspace=0.04)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def generated_samples(cells: dict[str, CellStore]) -> bytes | None:
@@ -119,7 +119,7 @@ def generated_samples(cells: dict[str, CellStore]) -> bytes | None:
     fig, axes = plt.subplots(len(rows), 1, figsize=(9.0, 0.5 * len(rows)), squeeze=False)
     _image_rows(axes[:, 0], rows)
     fig.subplots_adjust(hspace=0.06)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def label_efficiency(results: pd.DataFrame, model_order: list[str], n_train_per_class: float
@@ -142,7 +142,7 @@ def label_efficiency(results: pd.DataFrame, model_order: list[str], n_train_per_
     ax.set_xlabel("labelled training images per class (rightmost: all)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def oneclass_heatmap(results: pd.DataFrame, model_order: list[str]) -> bytes | None:
@@ -160,4 +160,4 @@ def oneclass_heatmap(results: pd.DataFrame, model_order: list[str]) -> bytes | N
     ax.set_xlabel("normal class (digit)")
     ax.set_ylabel("")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
