@@ -33,7 +33,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--latent-dim", type=_int_list, default=DEFAULTS.latent_dims,
                    help="latent size(s), e.g. 32 or 8,16,32")
     p.add_argument("--seeds", type=_int_list, default=DEFAULTS.seeds, help="e.g. 0,1,2")
-    p.add_argument("--dataset", default=DEFAULTS.dataset, help="mnist or digits")
+    p.add_argument("--dataset", default=",".join(DEFAULTS.datasets),
+                   help="mnist, fashion_mnist, kmnist, emnist_digits or digits; several "
+                        "(comma-separated) run one grid per dataset under --out")
     p.add_argument("--limit", type=_int, default=None, help="first N train and N test images")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--workers", type=_workers, default=os.environ.get("AEBENCH_WORKERS", "auto"),
@@ -76,7 +78,8 @@ def _patterns(text: str) -> tuple[str, ...]:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     return RunConfig(models=_patterns(args.models) or ("*",), exclude=_patterns(args.exclude),
-                     evaluators=_patterns(args.evaluators) or ("default",), dataset=args.dataset,
+                     evaluators=_patterns(args.evaluators) or ("default",),
+                     datasets=_patterns(args.dataset),
                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      latent_dims=args.latent_dim, seeds=args.seeds, limit=args.limit,
                      device=args.device, out=args.out, data_root=args.data_root,
@@ -106,8 +109,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.config:
         values = read_toml(args.config)
-        to_flag = {"models": ",".join, "exclude": ",".join, "evaluators": ",".join}
-        p.set_defaults(**{("latent_dim" if k == "latent_dims" else k): to_flag.get(k, lambda v: v)(v)
+        to_flag = {"models": ",".join, "exclude": ",".join, "evaluators": ",".join, "datasets": ",".join}
+        flag = {"latent_dims": "latent_dim", "datasets": "dataset"}
+        p.set_defaults(**{flag.get(k, k): to_flag.get(k, lambda v: v)(v)
                           for k, v in values.items()})
         args = p.parse_args(argv)
     return args
@@ -130,10 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(cfg.out or Path("reports") / cfg.run_name)
         if cfg.report_only:
             from bench.report import build_report
-            print(f"report: {build_report(out)}")
+            from bench.sweep_report import build_sweep_report, is_sweep
+            built = build_sweep_report(out, rebuild_runs=True) if is_sweep(out) else build_report(out)
+            print(f"report: {built}")
             return 0
-        from bench.runner import run
-        outcome = run(cfg, out)
+        from bench.sweep import run_sweep
+        outcome = run_sweep(cfg, out)
     except (ConfigError, UnknownNameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 # Bump when a change to training or data handling makes old cells incomparable.
@@ -55,11 +55,12 @@ class CellConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The whole grid: models x seeds x latent sizes, trained with one shared budget."""
+    """The whole grid: datasets x models x seeds x latent sizes, trained with one shared budget.
+    The runner takes one dataset at a time (`per_dataset`); `bench.sweep` runs several."""
     models: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     evaluators: tuple[str, ...] = ("default",)  # "default": every evaluator not marked opt-in
-    dataset: str = "mnist"
+    datasets: tuple[str, ...] = ("mnist",)
     epochs: int = 8
     batch_size: int = 128
     lr: float = 1e-3
@@ -77,6 +78,10 @@ class RunConfig:
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> "RunConfig":
+        if not self.datasets:
+            raise ConfigError("--dataset needs at least one dataset")
+        if len(set(self.datasets)) != len(self.datasets):
+            raise ConfigError(f"--dataset names a dataset twice: {','.join(self.datasets)}")
         _positive("--epochs", self.epochs)
         _positive("--batch-size", self.batch_size)
         if not self.latent_dims:
@@ -102,6 +107,16 @@ class RunConfig:
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         return self
 
+    @property
+    def dataset(self) -> str:
+        """The dataset of a one-dataset run (what the runner executes)."""
+        if len(self.datasets) != 1:
+            raise ConfigError(f"this step runs one dataset at a time, got {','.join(self.datasets)}")
+        return self.datasets[0]
+
+    def per_dataset(self) -> list["RunConfig"]:
+        return [replace(self, datasets=(name,)) for name in self.datasets]
+
     def cell(self, model: str, seed: int, latent_dim: int) -> CellConfig:
         return CellConfig(model=model, seed=seed, latent_dim=latent_dim, dataset=self.dataset,
                           limit=self.limit, epochs=self.epochs, batch_size=self.batch_size,
@@ -111,7 +126,7 @@ class RunConfig:
     def run_name(self) -> str:
         dims = "-".join(str(d) for d in self.latent_dims)
         limit = f"-n{self.limit}" if self.limit else ""
-        return f"{self.dataset}-z{dims}-e{self.epochs}{limit}"
+        return f"{'+'.join(self.datasets)}-z{dims}-e{self.epochs}{limit}"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,7 +140,7 @@ def _positive(flag: str, value) -> None:
 # TOML keys -> (RunConfig field, expected type). Lists may also be given as comma strings.
 TOML_KEYS = {
     "models": ("models", "patterns"), "exclude": ("exclude", "patterns"),
-    "evaluators": ("evaluators", "patterns"), "dataset": ("dataset", str),
+    "evaluators": ("evaluators", "patterns"), "dataset": ("datasets", "patterns"),
     "epochs": ("epochs", int), "batch_size": ("batch_size", int), "lr": ("lr", float),
     "latent_dim": ("latent_dims", "ints"), "seeds": ("seeds", "ints"), "limit": ("limit", int),
     "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),

@@ -214,6 +214,9 @@ def check_out_dir(out: Path) -> None:
     """Refuse, before any work, a results directory we could not write or must not mix with."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a directory")
+    if (out / "sweep.json").exists():
+        raise ConfigError(f"--out {out} holds a sweep over several datasets; give the same "
+                          f"--dataset list, or --out {out}/<dataset> for one of them")
     if (out / "run.json").exists():
         try:
             read_run_manifest(out)

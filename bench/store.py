@@ -21,7 +21,9 @@ import pandas as pd
 from bench import atomic
 from bench.config import CellConfig
 
-RESULT_COLUMNS = ["model", "seed", "latent_dim", "evaluator", "metric", "value", "higher_is_better"]
+# `dataset` last: the first seven are the foundation's contract, kept in their order.
+RESULT_COLUMNS = ["model", "seed", "latent_dim", "evaluator", "metric", "value", "higher_is_better",
+                  "dataset"]
 STORE_FORMAT = 1
 
 
@@ -166,6 +168,6 @@ def collect_results(cells: list[CellStore], evaluators: dict[str, int] | None = 
                 continue
             for m in record["metrics"]:
                 rows.append({"model": c.model, "seed": c.seed, "latent_dim": c.latent_dim,
-                             "evaluator": record["evaluator"], **m})
+                             "evaluator": record["evaluator"], **m, "dataset": c.dataset})
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     return results, pd.DataFrame(failures, columns=["model", "seed", "latent_dim", "phase", "reason"])

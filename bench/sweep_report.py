@@ -1,0 +1,174 @@
+"""The index of a multi-dataset sweep: `OUT/report.md`, `OUT/report.html` and `OUT/results.csv`
+(every dataset's rows, with the `dataset` column), faceted by dataset.
+
+Why an index rather than one big report: each dataset already has a full report of its own
+(`OUT/<dataset>/report.html`); what only the sweep can show is the same models side by side
+across datasets: does the ranking on MNIST hold on harder data?
+
+    build_sweep_report(Path("reports/mnist+kmnist-z32-e8"))
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from bench import atomic  # noqa: E402
+from bench.figures import png_bytes  # noqa: E402
+from bench.leaderboard import CORE_GROUPS, HEADLINE, Leaderboard, board_table, group_of, leaderboard  # noqa: E402
+from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown  # noqa: E402
+from bench.store import RESULT_COLUMNS, StoreError  # noqa: E402
+
+FIGURE = "figures/datasets.png"
+SWEEP_FILE = "sweep.json"
+
+
+def is_sweep(out: Path) -> bool:
+    return (Path(out) / SWEEP_FILE).exists()
+
+
+def build_sweep_report(out: Path, rebuild_runs: bool = False) -> Path:
+    """The index; with `rebuild_runs`, every dataset's own report first (`--report-only`)."""
+    out = Path(out)
+    sweep, results = read_sweep(out)
+    if rebuild_runs:
+        from bench.report import build_report
+        for name in results:
+            build_report(out / name)
+    combined = (pd.concat(results.values(), ignore_index=True) if results
+                else pd.DataFrame(columns=RESULT_COLUMNS))
+    atomic.write_text(out / "results.csv", combined.to_csv(index=False))
+    boards = {name: leaderboard(table, _model_order(out / name)) for name, table in results.items()}
+    images = {}
+    png = headline_bars(combined, list(results))
+    if png is not None:
+        images[FIGURE] = png
+        atomic.write_bytes(out / FIGURE, png)
+    blocks = _blocks(out, sweep, boards, images)
+    title = f"aebench sweep: {out.name}"
+    atomic.write_text(out / "report.md", to_markdown(blocks, title))
+    atomic.write_text(out / "report.html", to_html(blocks, title, images))
+    return out / "report.html"
+
+
+def side_by_side(boards: dict[str, Leaderboard], metrics: list[str]) -> Table:
+    """Rows (model, latent size), a column group per dataset, `metrics` in each; the best value
+    of each dataset's column is bold."""
+    rows_keys = list(dict.fromkeys(k for board in boards.values() for k in board.rows))
+    rows_keys.sort(key=lambda k: k[1])
+    rows, bold = [], []
+    for key in rows_keys:
+        row, marks = [key[0], str(key[1])], [False, False]
+        for board in boards.values():
+            cells = board.cells.get(key, {})
+            for metric in metrics:
+                row.append(cells[metric].text() if metric in cells else "–")
+                marks.append(metric in cells and cells[metric].best)
+        rows.append(row)
+        bold.append(marks)
+    arrows = {m: "↑" if any(b.higher_is_better.get(m, False) for b in boards.values()) else "↓"
+              for m in metrics}
+    headers = ["model", "latent_dim"] + [f"{name} {m} {arrows[m]}" for name in boards for m in metrics]
+    groups = [("", 2)] + [(name, len(metrics)) for name in boards]
+    return Table(headers, rows, bold, sortable=True, id="datasets", groups=groups)
+
+
+def headline_bars(results: pd.DataFrame, datasets: list[str]) -> bytes | None:
+    """One panel per headline metric: a bar per model and dataset (error bars: sd over seeds),
+    at the first latent size."""
+    data = results[results["metric"].isin(HEADLINE)]
+    if data.empty:
+        return None
+    data = data[data["latent_dim"] == data["latent_dim"].iloc[0]]
+    metrics = [m for m in HEADLINE if m in set(data["metric"])]
+    sns.set_theme(style="whitegrid")
+    n_models = data["model"].nunique()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.35 * n_models + 1.6),
+                             squeeze=False)
+    order = list(dict.fromkeys(data["model"]))
+    for ax, metric in zip(axes[0], metrics):
+        sub = data[data["metric"] == metric]
+        sns.barplot(data=sub, y="model", x="value", hue="dataset", hue_order=datasets,
+                    order=[m for m in order if m in set(sub["model"])], errorbar="sd", ax=ax)
+        higher = bool(sub["higher_is_better"].iloc[0])
+        ax.set_title(f"{metric} {'↑' if higher else '↓'}", fontsize=10)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=8)
+        if ax is axes[0][-1]:
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title="dataset", frameon=False)
+        else:
+            ax.get_legend().remove()
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def read_sweep(out: Path) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """The sweep's record and the results of every dataset that has them (name -> table)."""
+    try:
+        sweep = json.loads((Path(out) / SWEEP_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{out}: cannot read {SWEEP_FILE} ({exc}): not a multi-dataset sweep") from None
+    results = {}
+    for name in sweep["datasets"]:
+        path = Path(out) / name / "results.csv"
+        if path.exists():
+            results[name] = pd.read_csv(path)
+    return sweep, results
+
+
+def _model_order(run_dir: Path) -> list[str] | None:
+    try:
+        return list(json.loads((run_dir / "run.json").read_text())["models"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _data_line(run_dir: Path, name: str) -> str:
+    try:
+        data = json.loads((run_dir / "run.json").read_text())["data"]
+    except (OSError, ValueError, KeyError):
+        return f"{name}: no results (its data could not be had, or it has not run yet)"
+    return (f"{name}: {data['n_train']:,} training / {data['n_test']:,} test images of shape "
+            f"{'x'.join(map(str, data['input_shape']))}; full report {name}/report.html")
+
+
+def _blocks(out: Path, sweep: dict, boards: dict[str, Leaderboard], images: dict) -> list[Block]:
+    cfg = sweep["config"]
+    blocks: list[Block] = [
+        Heading("What was run"),
+        Bullets([_data_line(out / name, name) for name in sweep["datasets"]] + [
+            f"Seeds: {', '.join(map(str, cfg['seeds']))}; latent sizes: "
+            f"{', '.join(map(str, cfg['latent_dims']))}",
+            f"Training budget (every model, every dataset): {cfg['epochs']} epochs, batch size "
+            f"{cfg['batch_size']}, Adam, learning rate {cfg['lr']}",
+            "Each dataset is an ordinary run in its own directory (its report has the figures, "
+            "tasks, model cards and failures); this page only puts them side by side.",
+        ]),
+        Heading("Datasets side by side"),
+    ]
+    if not boards:
+        return blocks + [Para("No results yet: no dataset has finished.")]
+    blocks.append(Para(
+        f"The headline metrics ({', '.join(HEADLINE)}) of every model, one column group per "
+        "dataset; the best value per dataset is bold; mean ± std over seeds where there is more "
+        "than one. A model that leads on every dataset has a code that does not depend on MNIST's "
+        "particulars."))
+    metrics = [m for m in HEADLINE if any(m in b.metrics for b in boards.values())]
+    blocks.append(side_by_side(boards, metrics))
+    if FIGURE in images:
+        blocks.append(Figure(FIGURE, "Headline metrics by dataset (first latent size): a bar per "
+                             "model and dataset; error bars are the standard deviation over seeds."))
+    for name, board in boards.items():
+        core = [m for m in board.metrics if group_of(m) in CORE_GROUPS]
+        blocks += [Heading(f"Leaderboard: {name}", 3),
+                   Para(f"As in {name}/report.html: best rank first; rank is the mean rank on "
+                        f"{', '.join(HEADLINE)} within a latent size."),
+                   board_table(board, core, f"leaderboard-{name}")]
+    return blocks
