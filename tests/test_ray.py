@@ -1,8 +1,14 @@
 """The Ray executor on a local Ray instance (127.0.0.1): the same grid gives the same
 results.csv as the local executor, a sweep resumes without redoing finished cells, and a
 missing Ray is a clear usage error."""
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -36,6 +42,44 @@ def test_ray_sweep_matches_local_and_resumes(tmp_path):
     again = run(config_from_args(parser().parse_args(argv)))
     assert (again.exit_code, again.trained) == (0, 2)
     pd.testing.assert_frame_equal(sorted_results(ray_out), sorted_results(tmp_path / "local"))
+
+
+KILL_GRID = ["--dataset", "digits", "--epochs", "20", "--models", "dense_ae,vae,pca", "--seeds", "0,1",
+             "--latent-dim", "8", "--evaluators", "reconstruction,kmeans,probe", "-q"]
+
+
+def evaluated_cells(out: Path) -> dict[str, int]:
+    """Cells with their last evaluator written (evaluators run in name order), with the
+    modification time of their weights."""
+    return {p.parent.name: (p.parent / "model.pt").stat().st_mtime_ns
+            for p in out.glob("cells/*/eval_reconstruction.json") if (p.parent / "model.pt").exists()}
+
+
+def test_ray_sweep_killed_mid_run_resumes_without_redoing_finished_cells(tmp_path):
+    pytest.importorskip("ray")
+    assert main(KILL_GRID + ["--workers", "1", "--out", str(tmp_path / "local")]) == 0
+    out = tmp_path / "ray"
+    command = [sys.executable, str(Path(__file__).parents[1] / "run_all.py"), *KILL_GRID,
+               "--executor", "ray", "--out", str(out)]
+    # its own session, so that whatever Ray leaves behind can be cleaned up by process group
+    driver = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and driver.poll() is None and len(evaluated_cells(out)) < 2:
+        time.sleep(0.01)
+    assert driver.poll() is None, "the sweep ended before it could be interrupted"
+    driver.kill()  # SIGKILL to the driver: no clean-up code of ours or Ray's runs
+    driver.wait()
+    with contextlib.suppress(ProcessLookupError):  # Ray's agents outlive a killed raylet (ray#39092)
+        os.killpg(driver.pid, signal.SIGKILL)
+    before = evaluated_cells(out)
+    assert 2 <= len(before) < 6, before
+
+    assert subprocess.run(command, stdout=subprocess.DEVNULL, timeout=300).returncode == 0
+    after = evaluated_cells(out)
+    assert len(after) == 6
+    assert {c: after[c] for c in before} == before, "finished cells were trained again"
+    pd.testing.assert_frame_equal(sorted_results(out), sorted_results(tmp_path / "local"))
 
 
 def test_missing_ray_is_a_usage_error(tmp_path, monkeypatch, capsys):
