@@ -112,3 +112,31 @@ def test_clustering_scores_invariant_under_relabelling_and_bounded(labels, seed,
     assert a <= p + 1e-12
     renamed = rng.permutation(100)[clusters]
     assert purity(labels, renamed) == p and matched_accuracy(labels, renamed) == a
+
+
+def test_exact_neighbours_match_scikit_learn():
+    from sklearn.neighbors import NearestNeighbors
+
+    from bench.evaluators._neighbours import nearest
+
+    rng = np.random.default_rng(0)
+    base, queries = rng.normal(size=(3000, 16)), rng.normal(size=(2500, 16))  # > one chunk
+    idx, dist = nearest(queries, base, 7)
+    ref_dist, ref_idx = NearestNeighbors(n_neighbors=7).fit(base).kneighbors(queries)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(dist, ref_dist, rtol=1e-4, atol=1e-4)
+    self_idx, self_dist = nearest(base[:50], base, 3)
+    assert (self_idx[:, 0] == np.arange(50)).all() and np.allclose(self_dist[:, 0], 0, atol=1e-3)
+
+
+def test_knn_vote_matches_scikit_learn_including_ties():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from bench.evaluators.knn import knn_predict
+
+    rng = np.random.default_rng(1)
+    z_train, z_test = rng.normal(size=(800, 5)), rng.normal(size=(400, 5))
+    y_train = rng.integers(0, 10, 800)
+    for k in (2, 4, 10):  # even k: ties happen, and go to the smaller label in both
+        ref = KNeighborsClassifier(n_neighbors=k, algorithm="brute").fit(z_train, y_train).predict(z_test)
+        np.testing.assert_array_equal(knn_predict(z_train, y_train, z_test, k), ref)

@@ -5,10 +5,12 @@ Why: k-means on a raw code assumes round clusters of equal size; a manifold lear
 separates digits that k-means mixes. `umap_cluster_acc` (Hungarian-matched) and `umap_cluster_nmi`
 sit beside `kmeans_acc` so the two can be compared. Uses the first `MAX_POINTS` test codes, like
 the UMAP picture, for the same reason (cost).
+
+The mixture keeps the best of `N_INIT` = 10 starts (by likelihood): with one start, five seeds
+of the mixture on one embedding of conv_ae's codes gave accuracies from 0.75 to 0.90 (measured);
+with ten, 0.902-0.909. UMAP itself: see `umap_embed.fit_umap`.
 """
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
@@ -16,10 +18,11 @@ from sklearn.mixture import GaussianMixture
 
 from bench.evaluators import EvalContext, EvalResult, Evaluator, Metric, register_evaluator
 from bench.evaluators._cluster_metrics import matched_accuracy
-from bench.evaluators.umap_embed import MAX_POINTS
+from bench.evaluators.umap_embed import MAX_POINTS, fit_umap
 
 N_NEIGHBORS = 20
 N_COMPONENTS = 10
+N_INIT = 10
 REG_COVAR = (1e-4, 1e-2, 1.0)  # UMAP coordinates span ~10 units: these floors are negligible
 
 
@@ -29,7 +32,7 @@ def fit_mixture(emb: np.ndarray, k: int, seed: int) -> np.ndarray:
     once in CI on real MNIST); a larger variance floor is tried before giving up."""
     for reg in REG_COVAR:
         try:
-            return GaussianMixture(k, covariance_type="full", reg_covar=reg,
+            return GaussianMixture(k, covariance_type="full", reg_covar=reg, n_init=N_INIT,
                                    random_state=seed).fit_predict(emb)
         except ValueError:
             if reg == REG_COVAR[-1]:
@@ -39,17 +42,13 @@ def fit_mixture(emb: np.ndarray, k: int, seed: int) -> np.ndarray:
 @register_evaluator("umap_cluster", description="N2D: Gaussian mixture on a 10-D UMAP of the test codes; "
                     "Hungarian accuracy and NMI")
 class UMAPCluster(Evaluator):
-    version = 2
+    version = 3
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
-        import umap
-
         z, y = ctx.z_test[:MAX_POINTS].astype(np.float32), ctx.y_test[:MAX_POINTS]
         k = len(np.unique(ctx.y_train))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            emb = umap.UMAP(n_components=min(N_COMPONENTS, len(z) - 2), n_neighbors=N_NEIGHBORS,
-                            min_dist=0.0, random_state=ctx.seed).fit_transform(z)
+        emb = fit_umap(z, n_components=min(N_COMPONENTS, len(z) - 2), n_neighbors=N_NEIGHBORS,
+                       min_dist=0.0, seed=ctx.seed)
         clusters = fit_mixture(emb.astype(np.float64), k, ctx.seed)
         return EvalResult([Metric("umap_cluster_acc", matched_accuracy(y, clusters), True),
                            Metric("umap_cluster_nmi", float(normalized_mutual_info_score(y, clusters)), True)])
