@@ -45,6 +45,9 @@ def parser() -> argparse.ArgumentParser:
                    help="local (default): cells in this machine's processes; ray: every cell a Ray task")
     p.add_argument("--ray-address", default=None,
                    help="join this Ray cluster (default with --executor ray: a local instance on 127.0.0.1)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed-precision training: float16 with gradient scaling on CUDA, "
+                        "bfloat16 on CPU (slower than float32 on CPUs without bfloat16 units)")
     p.add_argument("--out", default=None, help="results directory (default reports/<run-name>)")
     p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
     p.add_argument("--force", action="store_true", help="recompute cells even if finished")
@@ -85,7 +88,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      device=args.device, out=args.out, data_root=args.data_root,
                      force=args.force, report_only=args.report_only,
                      workers=args.workers, executor=args.executor,
-                     ray_address=args.ray_address).validated()
+                     ray_address=args.ray_address, amp=args.amp).validated()
 
 
 def list_registered() -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 # Bump when a change to training or data handling makes old cells incomparable.
 CELL_FORMAT = 1
+# Cell options added later, with their defaults (left out of the cache key at the default).
+LATER_OPTIONS = {"amp": False}
 
 
 class ConfigError(ValueError):
@@ -38,14 +40,18 @@ class CellConfig:
     lr: float
     code: str = ""  # fingerprint of the model's source (model_api.model_fingerprint)
     format: int = CELL_FORMAT
+    amp: bool = False  # mixed-precision training (bench.train.autocast)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @property
     def key(self) -> str:
-        """Stable short hash of the resolved config: the cell's cache key."""
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        """Stable short hash of the resolved config: the cell's cache key. Options added after
+        the first release are left out while at their default, so adding one does not orphan
+        every finished cell."""
+        fields = {k: v for k, v in self.to_dict().items() if LATER_OPTIONS.get(k, object()) != v}
+        blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     @property
@@ -75,6 +81,7 @@ class RunConfig:
     workers: int | str = 1   # or "auto": one per CPU core (at most one per cell), 1 on CUDA
     executor: str = "local"  # or "ray": every cell a Ray task (bench.ray_executor)
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
+    amp: bool = False  # mixed precision: float16 + gradient scaling on CUDA, bfloat16 on CPU
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> "RunConfig":
@@ -99,6 +106,8 @@ class RunConfig:
             _positive("--workers", self.workers)
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
+        if not isinstance(self.amp, bool):
+            raise ConfigError(f"amp must be true or false, got {self.amp!r}")
         if self.ray_address and self.executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
@@ -120,7 +129,7 @@ class RunConfig:
     def cell(self, model: str, seed: int, latent_dim: int) -> CellConfig:
         return CellConfig(model=model, seed=seed, latent_dim=latent_dim, dataset=self.dataset,
                           limit=self.limit, epochs=self.epochs, batch_size=self.batch_size,
-                          lr=float(self.lr))
+                          lr=float(self.lr), amp=self.amp)
 
     @property
     def run_name(self) -> str:
@@ -145,7 +154,7 @@ TOML_KEYS = {
     "latent_dim": ("latent_dims", "ints"), "seeds": ("seeds", "ints"), "limit": ("limit", int),
     "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),
     "workers": ("workers", (int, str)), "executor": ("executor", str),
-    "ray_address": ("ray_address", str),
+    "ray_address": ("ray_address", str), "amp": ("amp", bool),
 }
 
 
@@ -187,6 +196,10 @@ def _coerce(path, key, value, kind):
         return tuple(items)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise wrong
+        return value
     if not isinstance(value, kind) or isinstance(value, bool):
         raise wrong
     return value

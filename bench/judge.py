@@ -40,6 +40,7 @@ BATCH, LR, SEED = 128, 1e-3, 0
 # 4 epochs 0.9894, 6 epochs 0.9901, 4 + dropout 0.9906, 4 + dropout + the slow epoch 0.9916.
 FINE_TUNE_LR, DROPOUT = LR / 10, 0.3
 INFER_BATCH = 1_000
+FAILED = "failed.json"
 
 
 class Judge(nn.Module):
@@ -84,11 +85,45 @@ def judge_key(data: ImageData) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def judge_folder(out: Path, data: ImageData) -> Path:
+    """Where the judge for `data` lives in the results store (trained or not)."""
+    return Path(out) / "judge" / f"{data.name}-{judge_key(data)}"
+
+
+def is_trained(folder: Path) -> bool:
+    return (Path(folder) / "judge.json").exists()  # written last: the "finished" marker
+
+
 def ensure_judge(out: Path, data: ImageData, device: torch.device) -> Path:
-    """The judge's directory in the results store, training the judge there on first use."""
-    folder = Path(out) / "judge" / f"{data.name}-{judge_key(data)}"
-    if (folder / "judge.json").exists():  # written last: the "finished" marker
+    """The judge's directory in the results store, training the judge there on first use. A
+    failure is written to `failed.json` for evaluators waiting in other processes."""
+    folder = judge_folder(out, data)
+    if is_trained(folder):
         return folder
+    (folder / FAILED).unlink(missing_ok=True)
+    try:
+        _train_judge(folder, data, device)
+    except Exception as exc:
+        atomic.write_json(folder / FAILED, {"reason": f"{type(exc).__name__}: {exc}"})
+        raise
+    return folder
+
+
+def wait_for_judge(folder: Path, timeout: float = 4 * 3600.0, poll: float = 0.5) -> None:
+    """Block until the judge in `folder` is trained (it may be training beside the cells, see
+    runner.shared_inputs); raise if its training failed or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not is_trained(folder):
+        failed = Path(folder) / FAILED
+        if failed.exists():
+            raise RuntimeError(f"the judge classifier could not be trained: "
+                               f"{json.loads(failed.read_text()).get('reason', '?')}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the judge classifier in {folder} was not ready after {timeout:.0f} s")
+        time.sleep(poll)
+
+
+def _train_judge(folder: Path, data: ImageData, device: torch.device) -> None:
     start = time.perf_counter()
     seed_everything(SEED)
     x_train, y_train = to_float(data.x_train, device), torch.as_tensor(data.y_train, device=device)
@@ -112,7 +147,6 @@ def ensure_judge(out: Path, data: ImageData, device: torch.device) -> Path:
         "test_accuracy": accuracy, "fid_floor": floor, "final_loss": history[-1]["loss"],
         "seconds": time.perf_counter() - start})
     log.info("judge: test accuracy %.4f, FID floor (test vs train) %.3f", accuracy, floor)
-    return folder
 
 
 @functools.lru_cache(maxsize=2)

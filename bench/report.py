@@ -92,7 +92,8 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[Cel
             f"Seeds: {', '.join(map(str, cfg['seeds']))}; latent sizes: "
             f"{', '.join(map(str, cfg['latent_dims']))}",
             f"Training budget (every model): {cfg['epochs']} epochs, batch size {cfg['batch_size']}, "
-            f"Adam, learning rate {cfg['lr']}",
+            f"Adam, learning rate {cfg['lr']}"
+            + ("; mixed precision (--amp)" if cfg.get("amp") else ""),
             f"Device: {env['device']} ({env.get('threads', '?')} threads"
             + (f"; cells in {manifest['workers']} single-thread worker processes" if manifest.get("workers", 1) > 1 else "")
             + "); "
@@ -168,7 +169,7 @@ def _model_cards(manifest: dict, showcase: dict[str, CellStore]) -> list[Block]:
         c = cell.cfg
         own = {k: v for k, v in m.items() if k not in ("description", "paper", "family")}
         config = {"epochs": c.epochs, "batch_size": c.batch_size, "lr": c.lr,
-                  "latent_dim": c.latent_dim, **own}
+                  "latent_dim": c.latent_dim, **({"amp": True} if c.amp else {}), **own}
         rows.append([model, m.get("description", ""), m.get("paper", ""),
                      f"{info['n_params']:,}" if info else "–",
                      f"{info['seconds']:.1f}" if info else "failed",

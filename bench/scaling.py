@@ -29,7 +29,7 @@ def timed_run(models: tuple[str, ...], limit: int, epochs: int, evaluators: tupl
     """One fresh run (a temporary results directory, serial); its wall time and phase times."""
     with tempfile.TemporaryDirectory(prefix="aebench-scaling-") as tmp:
         cfg = RunConfig(models=models, limit=limit, epochs=epochs, evaluators=evaluators,
-                        dataset=dataset, workers=1, out=tmp).validated()
+                        datasets=(dataset,), workers=1, out=tmp).validated()
         start = time.perf_counter()
         run(cfg)
         wall = time.perf_counter() - start

@@ -8,6 +8,7 @@ measure. A non-finite loss stops the cell with the epoch it happened in.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -44,16 +45,28 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+def autocast(device: torch.device, amp: bool):
+    """Mixed precision for the forward pass and loss: float16 on CUDA (with gradient scaling),
+    bfloat16 on CPU (no scaling needed: bfloat16 has float32's exponent range). The weights and
+    the optimizer stay in float32."""
+    if not amp:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16)
+
+
 def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_size: int,
-          lr: float, seed: int, desc: str = "train", y_train: torch.Tensor | None = None
-          ) -> list[dict]:
+          lr: float, seed: int, desc: str = "train", y_train: torch.Tensor | None = None,
+          amp: bool = False) -> list[dict]:
     """Train `model` in place on `x_train` (float images on the model's device).
 
-    With `y_train` (the judge classifier), each batch's labels go to `model.loss(x, y)`."""
+    With `y_train` (the judge classifier), each batch's labels go to `model.loss(x, y)`. With
+    `amp`, mixed precision (see `autocast`). The data stays on the device; the only host-device
+    transfer is the per-epoch loss summary."""
     seed_everything(seed)
     device = x_train.device
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
     order = torch.Generator().manual_seed(seed)
     n = len(x_train)
     history = []
@@ -65,15 +78,17 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
         perm = torch.randperm(n, generator=order).to(device)
         for i in range(0, n, batch_size):
             xb = x_train.index_select(0, perm[i:i + batch_size])
-            if y_train is None:
-                terms = model.loss(xb)
-            else:
-                terms = model.loss(xb, y_train.index_select(0, perm[i:i + batch_size]))
+            with autocast(device, amp):
+                if y_train is None:
+                    terms = model.loss(xb)
+                else:
+                    terms = model.loss(xb, y_train.index_select(0, perm[i:i + batch_size]))
             optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
+            scaler.scale(terms["loss"]).backward()
+            scaler.step(optimizer)
+            scaler.update()
             for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + value.detach() * len(xb)
+                sums[key] = sums.get(key, 0.0) + value.detach().float() * len(xb)
         means = {key: float(value) / n for key, value in sums.items()}
         if not all(np.isfinite(v) for v in means.values()):
             raise DivergedError(epoch, means)

@@ -179,3 +179,34 @@ def test_umap_mixture_falls_back_to_a_larger_variance_floor(monkeypatch):
     labels = umap_cluster.fit_mixture(emb, 2, seed=0)
     assert tried == [1e-4, 1e-2]
     assert len(set(labels[:20])) == 1 and len(set(labels[20:])) == 1 and labels[0] != labels[-1]
+
+
+def test_judge_trains_beside_parallel_cells_and_evaluators_wait_for_it(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from bench.cli import main
+
+    out = tmp_path / "beside"
+    assert main(["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "dense_ae,pca",
+                 "--evaluators", "generation,reconstruction", "--workers", "2", "--out", str(out), "-q"]) == 0
+    timings = json.loads((out / "run.json").read_text())["timings"]
+    assert "judge (beside the cells)" in timings and "judge" not in timings
+    results = pd.read_csv(out / "results.csv")
+    assert set(results.loc[results["metric"] == "fid_judge", "model"]) == {"dense_ae", "pca"}
+    (judge_json,) = out.glob("judge/digits-*/judge.json")
+    for evaluation in out.glob("cells/*/eval_generation.json"):  # each waited for the judge
+        assert evaluation.stat().st_mtime_ns >= judge_json.stat().st_mtime_ns
+
+
+def test_waiting_for_the_judge_fails_with_its_reason_or_times_out(tmp_path):
+    import json
+
+    from bench.judge import FAILED, wait_for_judge
+
+    with pytest.raises(TimeoutError, match="not ready"):
+        wait_for_judge(tmp_path, timeout=0.2, poll=0.05)
+    (tmp_path / FAILED).write_text(json.dumps({"reason": "MemoryError: out of memory"}))
+    with pytest.raises(RuntimeError, match="could not be trained: MemoryError: out of memory"):
+        wait_for_judge(tmp_path, timeout=5, poll=0.05)

@@ -60,3 +60,45 @@ def test_device_auto_picks_cuda_only_when_present(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(RuntimeError, match="not available"):
         pick_device("cuda")
+
+
+class DtypeRecorder(torch.nn.Module):
+    """A linear model that records the dtype its layer computes in."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(16, 16)
+        self.seen: set[torch.dtype] = set()
+
+    def loss(self, x):
+        h = self.lin(x.flatten(1))
+        self.seen.add(h.dtype)
+        return {"loss": (h.float() - x.flatten(1)).square().mean()}
+
+
+@pytest.mark.parametrize("amp, dtype", [(False, torch.float32), (True, torch.bfloat16)])
+def test_amp_runs_the_forward_pass_in_low_precision_and_keeps_float32_weights(amp, dtype):
+    x = torch.rand(64, 1, 4, 4)
+    model = DtypeRecorder()
+    history = train(model, x, epochs=15, batch_size=16, lr=1e-2, seed=0, amp=amp)
+    assert model.seen == {dtype}  # bfloat16 on CPU; float16 with gradient scaling on CUDA
+    assert model.lin.weight.dtype == torch.float32
+    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+
+
+def test_amp_is_part_of_the_cell_key_without_orphaning_older_cells():
+    from bench.config import RunConfig
+
+    # the key this cell had before --amp existed: finished cells from then are still found
+    assert RunConfig().cell("dense_ae", 0, 32).key == "f21d06c3aa2e"
+    assert RunConfig(amp=True).cell("dense_ae", 0, 32).key != "f21d06c3aa2e"
+
+
+def test_amp_end_to_end_on_cpu(tmp_path):
+    from bench.cli import main
+
+    out = tmp_path / "amp"
+    assert main(["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--models", "conv_ae,vae",
+                 "--evaluators", "reconstruction", "--amp", "--out", str(out), "-q"]) == 0
+    report = (out / "report.md").read_text()
+    assert "mixed precision (--amp)" in report and "amp=True" in report

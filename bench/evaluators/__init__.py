@@ -60,10 +60,11 @@ class EvalContext:
 
     def judge(self):
         """(judge, judge.json, training-feature stats), loaded once per process."""
-        from bench.judge import load_judge
+        from bench.judge import load_judge, wait_for_judge
 
         if self.judge_dir is None:
             raise RuntimeError("this evaluator needs the judge, but the run trained none")
+        wait_for_judge(Path(self.judge_dir))  # it may still be training beside the cells
         return load_judge(Path(self.judge_dir), str(self.x_test.device))
 
     @torch.no_grad()
@@ -85,7 +86,7 @@ class Evaluator:
     name: str = ""
     version: int = 1
     needs_decoder: bool = False   # skipped for models without a decoder (the raw-pixel row)
-    needs_judge: bool = False     # the runner trains the judge classifier first
+    needs_judge: bool = False     # the runner trains the judge classifier (before or beside the cells)
     default: bool = True          # run unless --evaluators names a set without it
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
