@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
                    help="join this Ray cluster (default with --executor ray: a local instance on 127.0.0.1)")
     p.add_argument("--amp", action="store_true",
                    help="mixed-precision training: float16 with gradient scaling on CUDA, "
-                        "bfloat16 on CPU (slower than float32 on CPUs without bfloat16 units)")
+                        "bfloat16 on CPU (faster only on CPUs with bfloat16 instructions)")
     p.add_argument("--out", default=None, help="results directory (default reports/<run-name>)")
     p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
     p.add_argument("--force", action="store_true", help="recompute cells even if finished")

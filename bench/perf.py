@@ -76,7 +76,11 @@ def matmul_flops_per_s(n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
-def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr: float) -> dict:
+def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr: float,
+            repeats: int = 3) -> dict:
+    """Images/s of every variant of every model: the median of `repeats` rounds, the variants
+    interleaved within a round, so that a slow spell of the machine hits them all alike (one
+    round alone moved ratios by up to +-30% between runs here)."""
     from bench import perf_pythae
 
     data = load_dataset(dataset)
@@ -84,28 +88,39 @@ def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr:
     x = to_float(images)
     peak = matmul_flops_per_s()
     pythae_missing = perf_pythae.available()
+    latent = 32 if data.n_pixels >= 32 else 8
     rows = []
     for name in models:
-        seed_everything(0)
-        model = build_model(name, data.input_shape, 32 if data.n_pixels >= 32 else 8)
-        history = train(model, x, epochs=2, batch_size=batch_size, lr=lr, seed=0, desc=name)
-        ours = history[-1]["images_per_s"]
-        flops = flops_per_image(model, x[:batch_size])
-        seed_everything(0)
-        tutorial = tutorial_images_per_s(
-            build_model(name, data.input_shape, model.latent_dim), images, batch_size, lr)
-        pythae = float("nan")
-        if pythae_missing is None and name in perf_pythae.PYTHAE_MODELS:
+        def fresh():
             seed_everything(0)
-            pythae = perf_pythae.pythae_images_per_s(
-                build_model(name, data.input_shape, model.latent_dim), name, images, batch_size, lr)
-        rows.append({"model": name, "images_per_s": ours, "tutorial_images_per_s": tutorial,
-                     "speedup_vs_tutorial": ours / tutorial, "pythae_images_per_s": pythae,
-                     "speedup_vs_pythae": ours / pythae, "gflop_per_image": flops / 1e9,
+            return build_model(name, data.input_shape, latent)
+
+        variants = {
+            "ours": lambda: train(fresh(), x, epochs=2, batch_size=batch_size, lr=lr, seed=0,
+                                  desc=name)[-1]["images_per_s"],
+            "tutorial": lambda: tutorial_images_per_s(fresh(), images, batch_size, lr),
+            "amp": lambda: train(fresh(), x, epochs=2, batch_size=batch_size, lr=lr, seed=0,
+                                 desc=f"{name} amp", amp=True)[-1]["images_per_s"],
+        }
+        if pythae_missing is None and name in perf_pythae.PYTHAE_MODELS:
+            variants["pythae"] = lambda: perf_pythae.pythae_images_per_s(fresh(), name, images,
+                                                                          batch_size, lr)
+        samples: dict[str, list[float]] = {key: [] for key in variants}
+        for _ in range(repeats):
+            for key, run_once in variants.items():
+                samples[key].append(run_once())
+        speed = {key: float(np.median(values)) for key, values in samples.items()}
+        ours, pythae = speed["ours"], speed.get("pythae", float("nan"))
+        flops = flops_per_image(fresh(), x[:batch_size])
+        rows.append({"model": name, "images_per_s": ours, "samples": samples,
+                     "tutorial_images_per_s": speed["tutorial"],
+                     "speedup_vs_tutorial": ours / speed["tutorial"], "pythae_images_per_s": pythae,
+                     "speedup_vs_pythae": ours / pythae, "amp_images_per_s": speed["amp"],
+                     "amp_speedup": speed["amp"] / ours, "gflop_per_image": flops / 1e9,
                      "achieved_gflop_per_s": flops * ours / 1e9,
                      "fraction_of_matmul_peak": flops * ours / peak})
     return {"dataset": dataset, "images": len(images), "batch_size": batch_size,
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "repeats": repeats, "threads": torch.get_num_threads(), "torch": torch.__version__,
             "matmul_gflop_per_s": peak / 1e9, "pythae": pythae_missing or _pythae_version(),
             "models": rows}
 
@@ -117,17 +132,19 @@ def _pythae_version() -> str:
 
 def table(result: dict) -> str:
     lines = [f"{result['images']:,} {result['dataset']} images, batch {result['batch_size']}, "
+             f"median of {result.get('repeats', 1)} interleaved rounds, "
              f"{result['threads']} threads, torch {result['torch']}; fp32 matmul peak "
              f"{result['matmul_gflop_per_s']:.1f} GFLOP/s; {result.get('pythae', '')}",
              f"{'model':<16}{'img/s':>9}{'pythae':>9}{'ratio':>7}{'tutorial':>10}{'ratio':>7}"
-             f"{'MFLOP/img':>11}{'% peak':>9}"]
+             f"{'MFLOP/img':>11}{'% peak':>9}{'--amp':>8}"]
     for r in result["models"]:
         pythae = r.get("pythae_images_per_s", float("nan"))
         lines.append(f"{r['model']:<16}{r['images_per_s']:>9,.0f}{_num(pythae, 9, ',.0f')}"
                      f"{_num(r.get('speedup_vs_pythae', float('nan')), 6, '.2f')}{' ' if np.isnan(pythae) else 'x'}"
                      f"{r['tutorial_images_per_s']:>10,.0f}"
                      f"{r['speedup_vs_tutorial']:>6.2f}x{_num(r['gflop_per_image'] * 1e3, 11, '.2f')}"
-                     f"{_num(100 * r['fraction_of_matmul_peak'], 7, '.1f%')}")
+                     f"{_num(100 * r['fraction_of_matmul_peak'], 7, '.1f%')}"
+                     f"{_num(r.get('amp_speedup', float('nan')), 7, '.2f')}x")
     return "\n".join(lines)
 
 
@@ -144,12 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", type=int, default=12_800)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--repeats", type=int, default=3, help="rounds per model (the median is reported)")
     p.add_argument("--json", default=None, help="also write the result here")
     args = p.parse_args(argv)
     registry = load_all_models()
     names = [n for n in registry.names(args.models.split(","))
              if registry.get(n).meta.get("family") != "baseline"]
-    result = measure(names, args.dataset, args.images, args.batch_size, args.lr)
+    result = measure(names, args.dataset, args.images, args.batch_size, args.lr, args.repeats)
     print(table(result))
     if args.json:
         from bench import atomic

@@ -11,13 +11,17 @@ from bench.model_api import build_model
 def test_perf_benchmark_writes_consistent_ratios(tmp_path, capsys):
     path = tmp_path / "perf.json"
     assert main(["--dataset", "digits", "--images", "256", "--batch-size", "64",
-                 "--models", "dense_ae,vae,sparse_ae,pca", "--json", str(path)]) == 0
+                 "--models", "dense_ae,vae,sparse_ae,pca", "--repeats", "2", "--json", str(path)]) == 0
     result = json.loads(path.read_text())
     rows = {r["model"]: r for r in result["models"]}
     assert set(rows) == {"dense_ae", "vae", "sparse_ae"}  # baselines are not trained
     row = rows["dense_ae"]
     assert row["speedup_vs_tutorial"] == pytest.approx(row["images_per_s"] / row["tutorial_images_per_s"])
     assert row["fraction_of_matmul_peak"] > 0
+    assert result["repeats"] == 2 and all(len(v) == 2 for v in row["samples"].values())
+    assert row["images_per_s"] == pytest.approx(sorted(row["samples"]["ours"])[0] / 2
+                                                + sorted(row["samples"]["ours"])[1] / 2)
+    assert row["amp_speedup"] == pytest.approx(row["amp_images_per_s"] / row["images_per_s"])
     # pythae's trainer ran the same networks where pythae has the model; sparse_ae it has not
     assert result["pythae"] == "pythae 0.1.2"
     for name in ("dense_ae", "vae"):
@@ -26,7 +30,7 @@ def test_perf_benchmark_writes_consistent_ratios(tmp_path, capsys):
             rows[name]["images_per_s"] / rows[name]["pythae_images_per_s"])
     assert rows["sparse_ae"]["pythae_images_per_s"] != rows["sparse_ae"]["pythae_images_per_s"]  # NaN
     out = capsys.readouterr().out
-    assert "dense_ae" in out and "pythae" in out
+    assert "dense_ae" in out and "pythae" in out and "--amp" in out
 
 
 def test_flop_count_matches_the_dense_layers_by_hand():
