@@ -106,3 +106,15 @@ def test_auto_workers_is_one_per_core_at_most_one_per_cell_and_one_on_gpu(monkey
     assert RunConfig(workers="auto").validated().workers == "auto"
     with pytest.raises(ConfigError, match="--workers must be a positive integer"):
         RunConfig(workers=0).validated()
+
+
+def test_parallel_cells_start_longest_first_and_keep_their_order_within_a_family():
+    from bench.runner import longest_first
+
+    cfg = RunConfig()
+    names = ["pca", "dense_ae", "conv_ae", "linear_ae", "vae", "conv_vae", "raw"]
+    cells = [cfg.cell(m, s, 32) for m in names for s in (0, 1)]
+    order = [(c.model, c.seed) for c in longest_first(cells)]
+    assert order == [("conv_ae", 0), ("conv_ae", 1), ("conv_vae", 0), ("conv_vae", 1),
+                     ("dense_ae", 0), ("dense_ae", 1), ("vae", 0), ("vae", 1),
+                     ("pca", 0), ("pca", 1), ("linear_ae", 0), ("linear_ae", 1), ("raw", 0), ("raw", 1)]
