@@ -101,6 +101,7 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[Cel
             + (f"; commit {env['git_commit']}" if env.get("git_commit") else ""),
             "Time by phase (this invocation; cached cells cost ~0): "
             + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if k != "report"),
+            *_cost_line(manifest.get("cost")),
             *manifest.get("notes", []),
         ]),
     ]
@@ -140,6 +141,15 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[Cel
         blocks.append(Table(["model", "seed", "latent_dim", "phase", "reason"],
                             [[str(v) for v in row] for row in failures.itertuples(index=False)]))
     return blocks
+
+
+def _cost_line(cost: dict | None) -> list[str]:
+    if not cost:
+        return []
+    return [f"Cost of this invocation: {cost['wall_seconds']:.0f} s wall (up to the report), peak "
+            f"memory {cost['peak_rss_mb'] / 1024:.2f} GB (largest process), evaluation "
+            f"{cost['eval_seconds']:.0f} s = {100 * cost['eval_share']:.0f}% of all compute "
+            f"({cost['compute_seconds']:.0f} s, phases summed over processes)"]
 
 
 def _leaderboard_blocks(board: Leaderboard, metrics: list[str]) -> list[Block]:

@@ -115,6 +115,7 @@ def evaluator_names(patterns: tuple[str, ...]) -> list[str]:
 def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     from bench.report import build_report  # the report needs no torch; import it late anyway
 
+    wall_start = time.perf_counter()
     models, evaluators = resolve(cfg)
     if cfg.executor == "ray":
         from bench.ray_executor import require_ray
@@ -164,9 +165,10 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
         outcome.merge(report, timings)
     if judge_thread is not None:
         judge_thread.join()
-    write_run_manifest(out, {**manifest, "timings": timings})
     results, _ = collect_results([CellStore(out, c) for c in cells], manifest["evaluators"])
     atomic.write_text(out / "results.csv", results.to_csv(index=False))
+    manifest["cost"] = run_cost(timings, time.perf_counter() - wall_start)
+    write_run_manifest(out, {**manifest, "timings": timings})  # the report reads it
     start = time.perf_counter()
     build_report(out)
     timings["report"] = time.perf_counter() - start
@@ -184,6 +186,23 @@ def longest_first(cells: list[CellConfig]) -> list[CellConfig]:
     depend on the order: every cell is seeded on its own."""
     registry = load_all_models()
     return sorted(cells, key=lambda c: FAMILY_COST.get(registry.get(c.model).meta.get("family"), 1))
+
+
+def run_cost(timings: dict[str, float], wall_seconds: float) -> dict:
+    """What this invocation cost: wall time (up to the report), the peak resident memory of the
+    largest process (this one or a finished worker; Ray's workers are not counted), and the
+    share of all compute (phases summed over processes) spent evaluating."""
+    eval_seconds = sum(v for k, v in timings.items() if k.startswith("eval:"))
+    compute = sum(v for k, v in timings.items() if k != "report")
+    try:
+        import resource
+        peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # KiB on Linux
+        peak_mb = peak_kb / 1024
+    except (ImportError, OSError):  # not on Windows
+        peak_mb = float("nan")
+    return {"wall_seconds": wall_seconds, "peak_rss_mb": peak_mb, "eval_seconds": eval_seconds,
+            "compute_seconds": compute, "eval_share": eval_seconds / compute if compute else 0.0}
 
 
 @dataclass

@@ -163,3 +163,17 @@ def test_one_class_anomaly_is_opt_in_and_reported(tmp_path):
         assert mean == pytest.approx(per_class[per_class["model"] == model]["value"].mean())
     assert means["pca"] > 0.8, "PCA fitted on one digit separates it from the others"
     assert (out / "figures" / "oneclass.png").exists()
+
+
+def test_the_run_records_its_wall_time_peak_memory_and_evaluation_share(tmp_path):
+    out = tmp_path / "cost"
+    assert main(["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "dense_ae,pca",
+                 "--evaluators", "reconstruction,kmeans", "--workers", "2", "--out", str(out), "-q"]) == 0
+    manifest = json.loads((out / "run.json").read_text())
+    cost, timings = manifest["cost"], manifest["timings"]
+    evaluation = timings["eval:kmeans"] + timings["eval:reconstruction"]
+    assert cost["eval_seconds"] == pytest.approx(evaluation)
+    assert cost["eval_share"] == pytest.approx(evaluation / sum(v for k, v in timings.items() if k != "report"))
+    assert 0 < cost["eval_share"] < 1 and cost["wall_seconds"] > 0
+    assert 100 < cost["peak_rss_mb"] < 24 * 1024  # torch alone needs more than 100 MB
+    assert f"peak memory {cost['peak_rss_mb'] / 1024:.2f} GB" in (out / "report.md").read_text()
