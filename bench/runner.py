@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -196,10 +197,10 @@ def run_cost(timings: dict[str, float], wall_seconds: float) -> dict:
     compute = sum(v for k, v in timings.items() if k != "report")
     try:
         import resource
-        peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # KiB on Linux
-        peak_mb = peak_kb / 1024
-    except (ImportError, OSError):  # not on Windows
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        peak_mb = peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes there, KiB on Linux
+    except (ImportError, OSError):  # Windows has no `resource` module
         peak_mb = float("nan")
     return {"wall_seconds": wall_seconds, "peak_rss_mb": peak_mb, "eval_seconds": eval_seconds,
             "compute_seconds": compute, "eval_share": eval_seconds / compute if compute else 0.0}
