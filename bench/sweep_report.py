@@ -23,7 +23,7 @@ from bench import atomic  # noqa: E402
 from bench.figures import png_bytes  # noqa: E402
 from bench.leaderboard import CORE_GROUPS, HEADLINE, Leaderboard, board_table, group_of, leaderboard  # noqa: E402
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown  # noqa: E402
-from bench.store import RESULT_COLUMNS, StoreError  # noqa: E402
+from bench.store import RESULT_COLUMNS, StoreError, read_run_manifest  # noqa: E402
 
 FIGURE = "figures/datasets.png"
 SWEEP_FILE = "sweep.json"
@@ -36,7 +36,7 @@ def is_sweep(out: Path) -> bool:
 def build_sweep_report(out: Path, rebuild_runs: bool = False) -> Path:
     """The index; with `rebuild_runs`, every dataset's own report first (`--report-only`)."""
     out = Path(out)
-    sweep, results = read_sweep(out)
+    sweep, manifests, results = read_sweep(out)
     if rebuild_runs:
         from bench.report import build_report
         for name in results:
@@ -44,13 +44,13 @@ def build_sweep_report(out: Path, rebuild_runs: bool = False) -> Path:
     combined = (pd.concat(results.values(), ignore_index=True) if results
                 else pd.DataFrame(columns=RESULT_COLUMNS))
     atomic.write_text(out / "results.csv", combined.to_csv(index=False))
-    boards = {name: leaderboard(table, _model_order(out / name)) for name, table in results.items()}
+    boards = {name: leaderboard(table, list(manifests[name]["models"])) for name, table in results.items()}
     images = {}
     png = headline_bars(combined, list(results))
     if png is not None:
         images[FIGURE] = png
         atomic.write_bytes(out / FIGURE, png)
-    blocks = _blocks(out, sweep, boards, images)
+    blocks = _blocks(sweep, manifests, boards, images)
     title = f"aebench sweep: {out.name}"
     atomic.write_text(out / "report.md", to_markdown(blocks, title))
     atomic.write_text(out / "report.html", to_html(blocks, title, images))
@@ -109,41 +109,39 @@ def headline_bars(results: pd.DataFrame, datasets: list[str]) -> bytes | None:
     return png_bytes(fig)
 
 
-def read_sweep(out: Path) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """The sweep's record and the results of every dataset that has them (name -> table)."""
+def read_sweep(out: Path) -> tuple[dict, dict[str, dict], dict[str, pd.DataFrame]]:
+    """The sweep's record, the run manifest of every dataset that has run, and the results of
+    every dataset that has them (name -> table)."""
     try:
         sweep = json.loads((Path(out) / SWEEP_FILE).read_text())
     except (OSError, ValueError) as exc:
         raise StoreError(f"{out}: cannot read {SWEEP_FILE} ({exc}): not a multi-dataset sweep") from None
-    results = {}
+    manifests, results = {}, {}
     for name in sweep["datasets"]:
-        path = Path(out) / name / "results.csv"
-        if path.exists():
-            results[name] = pd.read_csv(path)
-    return sweep, results
+        run_dir = Path(out) / name
+        try:
+            manifests[name] = read_run_manifest(run_dir)
+        except StoreError:  # not run yet, or its data could not be had
+            continue
+        if (run_dir / "results.csv").exists():
+            results[name] = pd.read_csv(run_dir / "results.csv")
+    return sweep, manifests, results
 
 
-def _model_order(run_dir: Path) -> list[str] | None:
-    try:
-        return list(json.loads((run_dir / "run.json").read_text())["models"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _data_line(run_dir: Path, name: str) -> str:
-    try:
-        data = json.loads((run_dir / "run.json").read_text())["data"]
-    except (OSError, ValueError, KeyError):
+def _data_line(name: str, manifest: dict | None) -> str:
+    if manifest is None:
         return f"{name}: no results (its data could not be had, or it has not run yet)"
+    data = manifest["data"]
     return (f"{name}: {data['n_train']:,} training / {data['n_test']:,} test images of shape "
             f"{'x'.join(map(str, data['input_shape']))}; full report {name}/report.html")
 
 
-def _blocks(out: Path, sweep: dict, boards: dict[str, Leaderboard], images: dict) -> list[Block]:
+def _blocks(sweep: dict, manifests: dict[str, dict], boards: dict[str, Leaderboard],
+            images: dict) -> list[Block]:
     cfg = sweep["config"]
     blocks: list[Block] = [
         Heading("What was run"),
-        Bullets([_data_line(out / name, name) for name in sweep["datasets"]] + [
+        Bullets([_data_line(name, manifests.get(name)) for name in sweep["datasets"]] + [
             f"Seeds: {', '.join(map(str, cfg['seeds']))}; latent sizes: "
             f"{', '.join(map(str, cfg['latent_dims']))}",
             f"Training budget (every model, every dataset): {cfg['epochs']} epochs, batch size "

@@ -67,6 +67,7 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
     model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+    precision = autocast(device, amp)  # one context, entered per batch
     order = torch.Generator().manual_seed(seed)
     n = len(x_train)
     history = []
@@ -78,7 +79,7 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
         perm = torch.randperm(n, generator=order).to(device)
         for i in range(0, n, batch_size):
             xb = x_train.index_select(0, perm[i:i + batch_size])
-            with autocast(device, amp):
+            with precision:
                 if y_train is None:
                     terms = model.loss(xb)
                 else:
