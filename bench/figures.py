@@ -103,8 +103,9 @@ def training_curves(cells: dict[str, CellStore]) -> bytes | None:
 def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tuple[str, list[str]]]
                 ) -> bytes | None:
     """One small bar chart per metric, laid out by metric group; error bars are the standard
-    deviation over seeds (none with a single seed)."""
-    if results.empty:
+    deviation over seeds (none with a single seed). None when no metric is in `groups` (a run
+    of task evaluators only)."""
+    if results.empty or not groups:
         return None
     dim = results["latent_dim"].iloc[0]
     data = results[results["latent_dim"] == dim]

@@ -4,9 +4,11 @@ Why our own: generation and interpolation need a reference network (FID uses Inc
 neither offline nor meant for 28x28 digits). The judge is trained once per dataset by the same
 training loop as the models, stored in the results directory like a trained cell (keyed by its
 config), and its test accuracy is printed in the report so a reader can tell how far to trust it.
-Fréchet distances are computed in its 128-d penultimate layer.
+Fréchet distances are computed in its 128-d penultimate layer. A trained judge is also kept in
+the data cache (`<data root>/judges/`), so a new results directory copies it instead of spending
+another ~300 one-thread seconds on MNIST; the copy keeps each results directory self-contained.
 
-    judge_dir = ensure_judge(out, data, device)       # trains on first use, then loads
+    judge_dir = ensure_judge(out, data, device, cache)  # trains on first use, then loads
     judge, info, (mu, sigma) = load_judge(judge_dir)   # .features(x), .probs(x)
 """
 from __future__ import annotations
@@ -16,6 +18,9 @@ import hashlib
 import json
 import logging
 import math
+import os
+import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -41,6 +46,7 @@ BATCH, LR, SEED = 128, 1e-3, 0
 FINE_TUNE_LR, DROPOUT = LR / 10, 0.3
 INFER_BATCH = 1_000
 FAILED = "failed.json"
+FILES = ("judge.pt", "train_features.npz", "judge.json")  # judge.json last: the finished marker
 
 
 class Judge(nn.Module):
@@ -94,11 +100,17 @@ def is_trained(folder: Path) -> bool:
     return (Path(folder) / "judge.json").exists()  # written last: the "finished" marker
 
 
-def ensure_judge(out: Path, data: ImageData, device: torch.device) -> Path:
-    """The judge's directory in the results store, training the judge there on first use. A
+def cached_judge_folder(cache_root: Path, data: ImageData) -> Path:
+    """Where the judge for `data` is kept between results directories (same key as in a run)."""
+    return Path(cache_root) / f"{data.name}-{judge_key(data)}"
+
+
+def ensure_judge(out: Path, data: ImageData, device: torch.device, cache: Path | None = None) -> Path:
+    """The judge's directory in the results store: copied from `cache` (a `cached_judge_folder`)
+    when an earlier run trained it, else trained here on first use and then kept in `cache`. A
     failure is written to `failed.json` for evaluators waiting in other processes."""
     folder = judge_folder(out, data)
-    if is_trained(folder):
+    if adopt_cached_judge(folder, cache):
         return folder
     (folder / FAILED).unlink(missing_ok=True)
     try:
@@ -106,7 +118,49 @@ def ensure_judge(out: Path, data: ImageData, device: torch.device) -> Path:
     except Exception as exc:
         atomic.write_json(folder / FAILED, {"reason": f"{type(exc).__name__}: {exc}"})
         raise
+    if cache is not None:
+        publish_judge(folder, cache)
     return folder
+
+
+def adopt_cached_judge(folder: Path, cache: Path | None) -> bool:
+    """True when `folder` holds a trained judge, copying it from `cache` first if need be. A
+    cached judge that cannot be loaded (a corrupt file) is deleted with a warning, and False
+    tells the caller to train a new one."""
+    if is_trained(folder) or cache is None or not is_trained(cache):
+        return is_trained(folder)
+    try:
+        load_judge.__wrapped__(cache)
+    except Exception as exc:
+        log.warning("the cached judge in %s cannot be loaded (%s: %s); training a new one",
+                    cache, type(exc).__name__, exc)
+        shutil.rmtree(cache, ignore_errors=True)
+        return False
+    for name in FILES:
+        atomic.write_bytes(folder / name, (cache / name).read_bytes())
+    log.info("judge classifier copied from the data cache (%s)", cache)
+    return True
+
+
+def publish_judge(folder: Path, cache: Path) -> None:
+    """Copy a freshly trained judge into the cache: a whole directory renamed into place, so two
+    runs publishing at once cannot mix their files (the second rename fails and is dropped).
+    The cache is an optimisation: failing to write it only logs a warning."""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache.parent, prefix=f".{cache.name}."))
+    except OSError as exc:
+        log.warning("could not keep the judge in the data cache %s: %s", cache.parent, exc)
+        return
+    try:
+        for name in FILES:
+            shutil.copyfile(folder / name, staging / name)
+        os.rename(staging, cache)
+    except OSError as exc:
+        if not is_trained(cache):
+            log.warning("could not keep the judge in the data cache %s: %s", cache, exc)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def wait_for_judge(folder: Path, timeout: float = 4 * 3600.0, poll: float = 0.5) -> None:

@@ -25,7 +25,7 @@ import torch
 
 from bench import atomic
 from bench.config import CellConfig, ConfigError, RunConfig, effective_workers
-from bench.data import DATASETS, ImageData, load_dataset, to_float
+from bench.data import DATASETS, ImageData, default_data_root, load_dataset, to_float
 from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evaluators
 from bench.model_api import (Autoencoder, build_model, load_all_models, model_fingerprint,
                              plugin_files_for)
@@ -239,21 +239,24 @@ def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.devi
             log.warning("%s", shared.notes[-1])
     if not any(e.needs_judge for e in evaluators):
         return shared, None
-    from bench.judge import ensure_judge, is_trained, judge_folder
+    from bench.judge import adopt_cached_judge, cached_judge_folder, ensure_judge, judge_folder
 
     shared.judge_dir = judge_folder(out, data)
-    if judge_beside_cells and not is_trained(shared.judge_dir):
-        thread = threading.Thread(target=_judge_in_background, args=(out, data, device, timings),
-                                  name="judge", daemon=True)
+    cache = cached_judge_folder(Path(cfg.data_root or default_data_root()) / "judges", data)
+    if adopt_cached_judge(shared.judge_dir, cache):  # trained by this or an earlier run
+        return shared, None
+    if judge_beside_cells:
+        thread = threading.Thread(target=_judge_in_background, name="judge", daemon=True,
+                                  args=(out, data, device, cache, timings))
         thread.start()
         return shared, thread
     start = time.perf_counter()
-    _phase("judge", ensure_judge, out, data, device)
+    _phase("judge", ensure_judge, out, data, device, cache)
     timings["judge"] = time.perf_counter() - start
     return shared, None
 
 
-def _judge_in_background(out: Path, data: ImageData, device: torch.device,
+def _judge_in_background(out: Path, data: ImageData, device: torch.device, cache: Path,
                          timings: dict[str, float]) -> None:
     from bench.judge import ensure_judge
 
@@ -261,7 +264,7 @@ def _judge_in_background(out: Path, data: ImageData, device: torch.device,
     torch.set_num_threads(1)  # the workers hold the other cores
     start = time.perf_counter()
     try:
-        ensure_judge(out, data, device)
+        ensure_judge(out, data, device, cache)
     except Exception:  # recorded in failed.json: the waiting evaluators fail with the reason
         log.exception("the judge classifier could not be trained")
     finally:

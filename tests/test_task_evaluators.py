@@ -190,7 +190,8 @@ def test_judge_trains_beside_parallel_cells_and_evaluators_wait_for_it(tmp_path)
 
     out = tmp_path / "beside"
     assert main(["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "dense_ae,pca",
-                 "--evaluators", "generation,reconstruction", "--workers", "2", "--out", str(out), "-q"]) == 0
+                 "--evaluators", "generation,reconstruction", "--workers", "2", "--out", str(out),
+                 "--data-root", str(tmp_path / "data"), "-q"]) == 0  # no cached judge there
     timings = json.loads((out / "run.json").read_text())["timings"]
     assert "judge (beside the cells)" in timings and "judge" not in timings
     results = pd.read_csv(out / "results.csv")

@@ -1,0 +1,38 @@
+"""The judge classifier is trained once per dataset: later results directories copy it from the
+data cache, and a corrupt cached copy is replaced by a freshly trained one."""
+import json
+
+import pandas as pd
+
+from bench.cli import main
+from bench.judge import load_judge
+
+ARGS = ["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "pca",
+        "--evaluators", "generation", "-q"]
+
+
+def run(out, data_root):
+    assert main([*ARGS, "--out", str(out), "--data-root", str(data_root)]) == 0
+    return json.loads((out / "run.json").read_text())["timings"], pd.read_csv(out / "results.csv")
+
+
+def test_a_new_results_directory_copies_the_cached_judge_instead_of_training_one(tmp_path):
+    first_timings, first = run(tmp_path / "a", tmp_path / "data")
+    assert "judge" in first_timings
+    (cached,) = (tmp_path / "data" / "judges").glob("digits-*/judge.json")
+    second_timings, second = run(tmp_path / "b", tmp_path / "data")
+    assert not any(phase.startswith("judge") for phase in second_timings)
+    (copied,) = (tmp_path / "b").glob("judge/digits-*/judge.json")
+    assert copied.read_bytes() == cached.read_bytes()
+    assert (copied.parent / "judge.pt").read_bytes() == (cached.parent / "judge.pt").read_bytes()
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_a_corrupt_cached_judge_is_replaced_by_a_freshly_trained_one(tmp_path, caplog):
+    run(tmp_path / "a", tmp_path / "data")
+    (weights,) = (tmp_path / "data" / "judges").glob("digits-*/judge.pt")
+    weights.write_bytes(b"not a state dict")
+    timings, results = run(tmp_path / "b", tmp_path / "data")
+    assert "judge" in timings and "cannot be loaded" in caplog.text
+    assert "fid_judge" in set(results.metric)
+    load_judge.__wrapped__(weights.parent)  # the cache holds a loadable judge again
