@@ -86,8 +86,14 @@ class Judge(nn.Module):
 
 
 def judge_key(data: ImageData) -> str:
+    """Hash of the data and of the source that builds and trains the judge: a judge is kept
+    between runs (the data cache), so editing this file or the training loop must not reuse
+    an old one."""
+    here = Path(__file__).parent
+    code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("judge.py", "train.py")))
     blob = json.dumps({"version": JUDGE_VERSION, "data": data.name, "n_train": len(data.x_train),
-                       "n_test": len(data.x_test), "shape": list(data.input_shape)}, sort_keys=True)
+                       "n_test": len(data.x_test), "shape": list(data.input_shape),
+                       "code": code.hexdigest()[:12]}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

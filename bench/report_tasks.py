@@ -114,11 +114,12 @@ def _label_efficiency(results: pd.DataFrame, model_order: list[str], manifest: d
 def judge_summary(out: Path, manifest: dict) -> str:
     """One sentence about the judge this run used (read from its judge.json), or ''."""
     data = manifest.get("data", {})
-    for path in sorted(Path(out).glob(f"judge/{data.get('name', '')}-*/judge.json")):
+    used = [Path(out) / "judge" / manifest["judge"] / "judge.json"] if manifest.get("judge") else []
+    for path in used or sorted(Path(out).glob(f"judge/{data.get('name', '')}-*/judge.json")):
         info = json.loads(path.read_text())
         if info.get("n_train") == data.get("n_train"):
             return (f"Generation and interpolation are scored by a small CNN classifier (two conv "
-                    f"layers, 128-d features) trained by this run on the {info['n_train']:,} "
+                    f"layers, 128-d features) trained on the {info['n_train']:,} "
                     f"training images for {info['epochs']} epochs (the last at a tenth of the learning rate): "
                     f"test accuracy "
                     f"{info['test_accuracy']:.4f}. Fréchet distance of the real test images to "

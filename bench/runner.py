@@ -149,6 +149,8 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     beside = cfg.executor == "local" and workers > 1
     shared, judge_thread = shared_inputs(cfg, out, data, device, evaluators, timings, beside)
     manifest["notes"] = shared.notes
+    if shared.judge_dir:
+        manifest["judge"] = Path(shared.judge_dir).name  # which judge scored this run (report)
     manifest["workers"] = workers if cfg.executor == "local" else 1
     manifest["executor"] = cfg.executor
     if cfg.executor == "ray":

@@ -36,3 +36,19 @@ def test_a_corrupt_cached_judge_is_replaced_by_a_freshly_trained_one(tmp_path, c
     assert "judge" in timings and "cannot be loaded" in caplog.text
     assert "fid_judge" in set(results.metric)
     load_judge.__wrapped__(weights.parent)  # the cache holds a loadable judge again
+
+
+def test_editing_the_judge_source_keys_a_new_judge(tmp_path, monkeypatch):
+    """A cached judge outlives the code that trained it: an edit must not reuse it."""
+    from pathlib import Path
+
+    import bench.judge as judge_module
+    from bench.data import load_dataset
+
+    data = load_dataset("digits")
+    before = judge_module.judge_key(data)
+    source = Path(judge_module.__file__)
+    (tmp_path / "judge.py").write_text(source.read_text() + "\n# edited\n")
+    (tmp_path / "train.py").write_bytes((source.parent / "train.py").read_bytes())
+    monkeypatch.setattr(judge_module, "__file__", str(tmp_path / "judge.py"))
+    assert judge_module.judge_key(data) != before
