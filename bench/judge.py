@@ -89,6 +89,8 @@ def judge_key(data: ImageData) -> str:
     """Hash of the data and of the source that builds and trains the judge: a judge is kept
     between runs (the data cache), so editing this file or the training loop must not reuse
     an old one."""
+    # The same hash as model_api.model_fingerprint, written out rather than shared: moving it
+    # would change model_api.py's bytes and with them every finished cell's cache key.
     here = Path(__file__).parent
     code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("judge.py", "train.py")))
     blob = json.dumps({"version": JUDGE_VERSION, "data": data.name, "n_train": len(data.x_train),
@@ -97,9 +99,14 @@ def judge_key(data: ImageData) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def judge_name(data: ImageData) -> str:
+    """The judge's folder name, the same in a results store and in the data cache."""
+    return f"{data.name}-{judge_key(data)}"
+
+
 def judge_folder(out: Path, data: ImageData) -> Path:
     """Where the judge for `data` lives in the results store (trained or not)."""
-    return Path(out) / "judge" / f"{data.name}-{judge_key(data)}"
+    return Path(out) / "judge" / judge_name(data)
 
 
 def is_trained(folder: Path) -> bool:
@@ -107,8 +114,8 @@ def is_trained(folder: Path) -> bool:
 
 
 def cached_judge_folder(cache_root: Path, data: ImageData) -> Path:
-    """Where the judge for `data` is kept between results directories (same key as in a run)."""
-    return Path(cache_root) / f"{data.name}-{judge_key(data)}"
+    """Where the judge for `data` is kept between results directories."""
+    return Path(cache_root) / judge_name(data)
 
 
 def ensure_judge(out: Path, data: ImageData, device: torch.device, cache: Path | None = None) -> Path:
