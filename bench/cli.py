@@ -80,8 +80,11 @@ def _patterns(text: str) -> tuple[str, ...]:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    return RunConfig(models=_patterns(args.models) or ("*",), exclude=_patterns(args.exclude),
-                     evaluators=_patterns(args.evaluators) or ("default",),
+    for flag in ("models", "evaluators"):  # an empty list must not silently mean "everything"
+        if not _patterns(getattr(args, flag)):
+            raise ConfigError(f"--{flag} needs at least one name or pattern, got {getattr(args, flag)!r}")
+    return RunConfig(models=_patterns(args.models), exclude=_patterns(args.exclude),
+                     evaluators=_patterns(args.evaluators),
                      datasets=_patterns(args.dataset),
                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                      latent_dims=args.latent_dim, seeds=args.seeds, limit=args.limit,
@@ -93,7 +96,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def list_registered() -> str:
     from bench.evaluators import load_all_evaluators
-    from bench.model_api import load_all_models
+    from bench.plugins import load_all_models
 
     models = sorted(load_all_models(), key=lambda e: e.meta.get("family") == "baseline")
     lines = ["Models:"]
@@ -128,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    if args.report_only:  # from the results directory alone: no plugins, models or torch
+        return report_only(args)
     plugin_failures = load_plugins(args.plugin)
     try:
         if args.list:
@@ -135,12 +140,6 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         cfg = config_from_args(args)
         out = Path(cfg.out or Path("reports") / cfg.run_name)
-        if cfg.report_only:
-            from bench.report import build_report
-            from bench.sweep_report import build_sweep_report, is_sweep
-            built = build_sweep_report(out, rebuild_runs=True) if is_sweep(out) else build_report(out)
-            print(f"report: {built}")
-            return 0
         from bench.sweep import run_sweep
         outcome = run_sweep(cfg, out)
     except (ConfigError, UnknownNameError) as exc:
@@ -172,9 +171,28 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if plugin_failures else outcome.exit_code
 
 
+def report_only(args: argparse.Namespace) -> int:
+    from bench.report import build_report
+    from bench.store import StoreError
+    from bench.sweep_report import build_sweep_report, is_sweep
+
+    try:
+        cfg = config_from_args(args)
+        out = Path(cfg.out or Path("reports") / cfg.run_name)
+        built = build_sweep_report(out, rebuild_runs=True) if is_sweep(out) else build_report(out)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"report: {built}")
+    return 0
+
+
 def load_plugins(files: list[str]) -> list[str]:
     """Load `--plugin` files and entry-point plugins; a broken one is reported, not fatal."""
-    from bench.model_api import PluginError, load_all_models, load_plugin_file, plugin_errors
+    from bench.plugins import PluginError, load_all_models, load_plugin_file, plugin_errors
 
     load_all_models()
     failures = list(plugin_errors)

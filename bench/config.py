@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 # Bump when a change to training or data handling makes old cells incomparable.
-CELL_FORMAT = 1
+CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off)
 # Cell options added later, with their defaults (left out of the cache key at the default).
 LATER_OPTIONS = {"amp": False}
 

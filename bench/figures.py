@@ -3,11 +3,12 @@
 Why from stored arrays: the report can be rebuilt, diffed and shared from the results directory
 alone. Each function returns PNG bytes, or None when there is nothing to draw.
 
-    png = reconstruction_grid({"conv_ae": cell_store, ...})
+    png = reconstruction_grid(FigureInputs(showcase={"conv_ae": cell_store, ...}))
 """
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 
 import matplotlib
 
@@ -23,6 +24,16 @@ PALETTE = "tab10"  # one palette for every UMAP panel: digit d has the same colo
 DPI = 100
 
 
+@dataclass
+class FigureInputs:
+    """What a figure may draw from: one cell per model (the showcase), the long results table,
+    the model order of the report, and the training-set size."""
+    showcase: dict[str, CellStore]
+    results: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model_order: list[str] = field(default_factory=list)
+    n_train: int = 0
+
+
 def png_bytes(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
@@ -30,8 +41,9 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
-def reconstruction_grid(cells: dict[str, CellStore]) -> bytes | None:
+def reconstruction_grid(inp: FigureInputs) -> bytes | None:
     """Test originals on top, then one row of reconstructions per model."""
+    cells = inp.showcase
     arts = {m: a for m, c in cells.items() if (a := c.artifact("reconstruction")) is not None}
     if not arts:
         return None
@@ -50,8 +62,9 @@ def reconstruction_grid(cells: dict[str, CellStore]) -> bytes | None:
     return png_bytes(fig)
 
 
-def umap_panels(cells: dict[str, CellStore]) -> bytes | None:
+def umap_panels(inp: FigureInputs) -> bytes | None:
     """Small multiples of the 2-D UMAP of each model's test codes, coloured by digit."""
+    cells = inp.showcase
     arts = {m: a for m, c in cells.items() if (a := c.artifact("umap")) is not None}
     if not arts:
         return None

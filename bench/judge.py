@@ -33,6 +33,7 @@ from torch.nn import functional as F
 
 from bench import atomic
 from bench.data import ImageData, to_float
+from bench.model_api import source_fingerprint
 from bench.store import load_npz, save_npz
 from bench.train import seed_everything, train
 
@@ -89,13 +90,11 @@ def judge_key(data: ImageData) -> str:
     """Hash of the data and of the source that builds and trains the judge: a judge is kept
     between runs (the data cache), so editing this file or the training loop must not reuse
     an old one."""
-    # The same hash as model_api.model_fingerprint, written out rather than shared: moving it
-    # would change model_api.py's bytes and with them every finished cell's cache key.
     here = Path(__file__).parent
-    code = hashlib.sha256(b"".join((here / f).read_bytes() for f in ("judge.py", "train.py")))
+    code = source_fingerprint([here / "judge.py", here / "train.py"])
     blob = json.dumps({"version": JUDGE_VERSION, "data": data.name, "n_train": len(data.x_train),
                        "n_test": len(data.x_test), "shape": list(data.input_shape),
-                       "code": code.hexdigest()[:12]}, sort_keys=True)
+                       "code": code}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

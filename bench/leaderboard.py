@@ -1,37 +1,25 @@
-"""Pivot the long results table into a leaderboard: one row per model (and latent size), one
-column per metric, mean ± std over seeds, the best value per column marked.
+"""Pivot the comparison into tables: one row per model (and latent size), one column per metric,
+each value with its 95% interval, bold for the best and every model tied with it.
 
-Why a separate module: the Markdown and the HTML report render the same table, and the tests
-check the "best" marks and the aggregation without drawing anything.
+Why a separate module: the Markdown and the HTML report render the same tables, and the tests
+check the marks, ranks and ordering without drawing anything. Which metrics exist, their
+direction, group and order come from the evaluator cards, not from lists kept here.
 
-    board = leaderboard(results_df)   # board.cells[(model, dim)][metric] -> Cell
+    board = leaderboard(comparison.summary, cards)   # board.cells[(model, dim)][metric] -> Cell
+    table = board_table(board, board.metrics, "leaderboard")
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from bench.cards import Cards
 from bench.render import Table
 
-# Headline metrics first, in reading order; anything else follows alphabetically.
-METRIC_ORDER = ["recon_mse", "recon_bce", "kmeans_purity", "kmeans_acc", "kmeans_nmi",
-                "kmeans_ari", "probe_acc", "umap_trustworthiness"]
-# Column groups, by metric-name prefix. The core groups make the leaderboard; each task group
-# (what autoencoders are used for) gets its own table in the report.
-GROUPS = [("reconstruction", ("recon_",)), ("clustering", ("kmeans_", "umap_cluster_")),
-          ("probing", ("probe_", "knn_")), ("denoising", ("denoise_",)),
-          ("anomaly detection", ("ood_", "anomaly_")), ("generation", ("fid_", "gen_", "interp_")),
-          ("other", ("",))]
-CORE_GROUPS = ("reconstruction", "clustering", "probing", "other")
-# The rank column: mean over these metrics of the model's rank among the rows of its latent size
-# (1 = best); a model without a metric (raw has no reconstruction) is ranked on the others.
-HEADLINE = ["recon_mse", "kmeans_acc", "probe_acc"]
-
-
-def group_of(metric: str) -> str:
-    return next(name for name, prefixes in GROUPS if metric.startswith(prefixes))
+LAST_GROUPS = ("diagnostics", "other")  # after every group that answers a question
 
 
 @dataclass(frozen=True)
@@ -40,83 +28,99 @@ class Cell:
     std: float
     n: int
     best: bool
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    rank: int = 0
+    diagnostic: bool = False
+
+    @property
+    def has_interval(self) -> bool:
+        return not (math.isnan(self.ci_low) or math.isnan(self.ci_high))
 
     def text(self, digits: int = 4) -> str:
-        if self.n > 1:
-            return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+        """`0.9459 ± 0.0045`: the mean and half the 95% interval's width (results.csv and
+        summary.csv hold the exact, possibly asymmetric, bounds)."""
+        if self.has_interval:
+            return f"{self.mean:.{digits}f} ± {(self.ci_high - self.ci_low) / 2:.{digits}f}"
         return f"{self.mean:.{digits}f}"
+
+    def interval_text(self, digits: int = 4) -> str:
+        return f"[{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]" if self.has_interval else ""
 
 
 @dataclass
 class Leaderboard:
     rows: list[tuple[str, int]]                  # (model, latent_dim), in run order
-    metrics: list[str]
+    metrics: list[str]                           # in column order (grouped)
     higher_is_better: dict[str, bool]
+    groups: dict[str, str]                       # metric -> column group
     cells: dict[tuple[str, int], dict[str, Cell]]
     n_seeds: dict[tuple[str, int], int]
-    rank: dict[tuple[str, int], float]
+    headline: list[str]
 
     def header(self, metric: str) -> str:
         return f"{metric} {'↑' if self.higher_is_better[metric] else '↓'}"
 
+    def rank(self, key: tuple[str, int], metrics: list[str]) -> float | None:
+        """Mean rank (with ties) over `metrics` that are not diagnostics; None if it has none."""
+        ranks = [c.rank for m in metrics if (c := self.cells[key].get(m)) and not c.diagnostic]
+        return float(np.mean(ranks)) if ranks else None
 
-def leaderboard(results: pd.DataFrame, model_order: list[str] | None = None) -> Leaderboard:
-    if results.empty:
-        return Leaderboard([], [], {}, {}, {}, {})
-    directions = results.groupby("metric")["higher_is_better"].first().astype(bool).to_dict()
-    metrics = [m for m in METRIC_ORDER if m in directions]
-    metrics += sorted(m for m in directions if m not in METRIC_ORDER)
-    metrics.sort(key=lambda m: [g for g, _ in GROUPS].index(group_of(m)))  # stable within groups
-    stats = results.groupby(["model", "latent_dim", "metric"])["value"].agg(["mean", "std", "count"])
-    seeds = results.groupby(["model", "latent_dim"])["seed"].nunique().to_dict()
-    order = model_order or list(dict.fromkeys(results["model"]))
-    rows = sorted({(m, int(d)) for m, d, _ in stats.index},
+
+def leaderboard(summary: pd.DataFrame, cards: Cards, model_order: list[str] | None = None) -> Leaderboard:
+    if summary.empty:
+        return Leaderboard([], [], {}, {}, {}, {}, [])
+    present = list(dict.fromkeys(summary["metric"]))
+    specs = {m: cards.spec(m) for m in present}
+    declared = cards.declared()
+    groups = list(dict.fromkeys(specs[m].group for m in sorted(present, key=lambda m: _position(specs[m], declared))))
+    groups.sort(key=lambda g: g in LAST_GROUPS)  # otherwise in the evaluators' declared order
+    metrics = sorted(present, key=lambda m: (groups.index(specs[m].group), _position(specs[m], declared), m))
+    order = model_order or list(dict.fromkeys(summary["model"]))
+    rows = sorted({(m, int(d)) for m, d in zip(summary["model"], summary["latent_dim"])},
                   key=lambda r: (r[1], order.index(r[0]) if r[0] in order else len(order)))
-    best = {}
-    for (dim, metric), group in stats.reset_index().groupby(["latent_dim", "metric"]):
-        values = group["mean"].to_numpy()
-        target = np.nanmax(values) if directions[metric] else np.nanmin(values)
-        best[(dim, metric)] = set(group.loc[np.isclose(values, target), "model"])
     cells: dict[tuple[str, int], dict[str, Cell]] = {}
-    for (model, dim, metric), s in stats.iterrows():
-        std = 0.0 if s["count"] < 2 or np.isnan(s["std"]) else float(s["std"])
-        cells.setdefault((model, int(dim)), {})[metric] = Cell(
-            float(s["mean"]), std, int(s["count"]), model in best[(dim, metric)])
-    return Leaderboard(rows, metrics, directions, cells, {k: int(v) for k, v in seeds.items()},
-                       headline_rank(stats, directions))
+    n_seeds: dict[tuple[str, int], int] = {}
+    for r in summary.itertuples(index=False):
+        key = (r.model, int(r.latent_dim))
+        cells.setdefault(key, {})[r.metric] = Cell(
+            float(r.mean), float(r.std), int(r.n_seeds), bool(r.best), float(r.ci_low),
+            float(r.ci_high), int(r.rank), bool(r.diagnostic))
+        n_seeds[key] = max(n_seeds.get(key, 0), int(r.n_seeds))
+    return Leaderboard(rows, metrics, {m: specs[m].higher_is_better for m in metrics},
+                       {m: specs[m].group for m in metrics}, cells, n_seeds,
+                       [m for m in metrics if specs[m].headline])
 
 
-def headline_rank(stats: pd.DataFrame, directions: dict[str, bool]) -> dict[tuple[str, int], float]:
-    """Mean over HEADLINE metrics of each model's rank within its latent size (1 = best)."""
-    means = stats["mean"].unstack("metric")
-    ranks = pd.DataFrame(index=means.index)
-    for metric in HEADLINE:
-        if metric in means:
-            col = means[metric] if directions[metric] else -means[metric]
-            ranks[metric] = col.groupby(level="latent_dim").rank(ascending=False, method="min")
-    score = ranks.mean(axis=1, skipna=True)
-    return {(m, int(d)): float(v) for (m, d), v in score.items() if not np.isnan(v)}
+def _position(spec, declared: list[str]) -> int:
+    return declared.index(spec.name) if spec.name in declared else len(declared)
 
 
-def grouped(metrics: list[str]) -> list[tuple[str, list[str]]]:
+def grouped(board: Leaderboard, metrics: list[str]) -> list[tuple[str, list[str]]]:
     groups: dict[str, list[str]] = {}
     for m in metrics:
-        groups.setdefault(group_of(m), []).append(m)
+        groups.setdefault(board.groups[m], []).append(m)
     return list(groups.items())
 
 
-def board_table(board: Leaderboard, metrics: list[str], table_id: str) -> Table:
-    """The sortable table of `metrics`: model, latent size, seeds, rank, then grouped columns."""
+def board_table(board: Leaderboard, metrics: list[str], table_id: str,
+                rank_on: list[str] | None = None) -> Table:
+    """The sortable table of `metrics`: model, latent size, seeds, rank, then grouped columns.
+    The rank column is the mean rank (with ties) over `rank_on` (default: these metrics)."""
+    rank_on = rank_on if rank_on is not None else metrics
     fixed = ["model", "latent_dim", "seeds", "rank ↓"]
-    rows, bold = [], []
-    for key in sorted(board.rows, key=lambda k: (k[1], board.rank.get(k, float("inf")))):
+    rows, bold, notes = [], [], []
+    ranks = {key: board.rank(key, rank_on) for key in board.rows}
+    for key in sorted(board.rows, key=lambda k: (k[1], ranks[k] if ranks[k] is not None else math.inf)):
         model, dim = key
         row_cells = board.cells[key]
-        rank = board.rank.get(key)
+        rank = ranks[key]
         rows.append([model, str(dim), str(board.n_seeds.get(key, 0)),
                      f"{rank:.2f}" if rank is not None else "–"]
                     + [row_cells[m].text() if m in row_cells else "–" for m in metrics])
         bold.append([False] * len(fixed) + [m in row_cells and row_cells[m].best for m in metrics])
-    groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in grouped(metrics)]
+        notes.append([""] * len(fixed) + [row_cells[m].interval_text() if m in row_cells else ""
+                                          for m in metrics])
+    groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in grouped(board, metrics)]
     return Table(fixed + [board.header(m) for m in metrics], rows, bold, sortable=True,
-                 id=table_id, groups=groups)
+                 id=table_id, groups=groups, notes=notes)

@@ -8,16 +8,14 @@ deterministic code (a VAE returns its posterior mean); `decode` returns images i
 
     @register_model("my_ae", description="...", paper="https://...")
     def my_ae(input_shape, latent_dim): return MyAE(input_shape, latent_dim)
+
+This file holds only what defines and trains a model: it is part of every cell's cache key
+(`model_fingerprint`), so finding and loading models lives apart, in `bench.plugins`.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
-import logging
-import pkgutil
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -26,9 +24,7 @@ from torch import nn
 
 from bench.registry import Registry
 
-log = logging.getLogger(__name__)
 MODELS = Registry("model")
-ENTRY_POINT_GROUP = "aebench.models"
 
 
 def register_model(name: str, *, description: str = "", **meta):
@@ -82,13 +78,18 @@ TRAINING_SOURCES = ("layers.py", "model_api.py", "train.py")
 
 def model_fingerprint(name: str) -> str:
     """Hash of the source that defines and trains model `name`: part of the cell's cache key,
-    so editing a model (or the shared layers or loop) retrains it instead of reusing old
-    weights."""
+    so editing a model (or the shared layers, this protocol or the loop) retrains it instead of
+    reusing old weights."""
     module = sys.modules[MODELS.get(name).builder.__module__]
-    digest = hashlib.sha256()
     here = Path(__file__).parent
-    for path in [Path(module.__file__), *(here / f for f in TRAINING_SOURCES)]:
-        digest.update(path.read_bytes())
+    return source_fingerprint([Path(module.__file__), *(here / f for f in TRAINING_SOURCES)])
+
+
+def source_fingerprint(paths) -> str:
+    """Short SHA-256 of the files' bytes, in order (the judge's cache key uses it too)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -98,65 +99,3 @@ def build_model(name: str, input_shape, latent_dim: int) -> Autoencoder:
         raise TypeError(f"model {name!r}: builder returned {type(model).__name__}, "
                         "not a bench.model_api.Autoencoder")
     return model
-
-
-class PluginError(RuntimeError):
-    """A plugin could not be loaded; the message names the plugin and what is wrong."""
-
-
-_loaded = False
-plugin_errors: list[str] = []  # broken entry-point plugins: reported, the other models still run
-plugin_files: dict[str, str] = {}  # model name -> the `--plugin` file that registered it, so
-                                   # worker processes can load the files a run's models need
-
-
-def plugin_files_for(models) -> list[str]:
-    """The `--plugin` files the given models come from, for worker processes to load: only
-    those (a long-lived process may have loaded others, even two versions of one model, which
-    a worker could not load side by side)."""
-    return list(dict.fromkeys(plugin_files[m] for m in models if m in plugin_files))
-
-
-def load_all_models() -> Registry:
-    """Import every module in the `models` package, then the `aebench.models` entry points."""
-    global _loaded
-    if not _loaded:
-        import models
-
-        for info in sorted(pkgutil.iter_modules(models.__path__), key=lambda m: m.name):
-            importlib.import_module(f"models.{info.name}")
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                ep.load()
-            except Exception as exc:  # one broken plugin must not take the others down
-                message = f"model plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
-                log.error("%s", message)
-                plugin_errors.append(message)
-        _loaded = True
-    return MODELS
-
-
-def load_plugin_file(path: str | Path) -> list[str]:
-    """Import one Python file (`--plugin`), returning the model names it registered."""
-    load_all_models()
-    path = Path(path)
-    if not path.is_file():
-        raise PluginError(f"plugin {path}: no such file")
-    before = set(MODELS.names())
-    name = f"aebench_plugin_{path.stem}_{abs(hash(str(path.resolve()))) % 10**8}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(name, None)
-        for added in set(MODELS.names()) - before:  # a half-imported plugin registers nothing
-            MODELS.remove(added)
-        raise PluginError(f"plugin {path}: {type(exc).__name__}: {exc}") from exc
-    added = [n for n in MODELS.names() if n not in before]
-    if not added:
-        raise PluginError(f"plugin {path}: registered no model (use @register_model)")
-    for model in added:
-        plugin_files[model] = str(path.resolve())
-    return added

@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.data import load_dataset, to_float
-from bench.model_api import build_model, load_all_models
+from bench.model_api import build_model
+from bench.plugins import load_all_models
 from bench.train import seed_everything, train
 
 

@@ -92,6 +92,21 @@ class Registry:
         return len(self._entries)
 
 
+def load_entry_points(group: str, kind: str, errors: list[str]) -> None:
+    """Import every installed package's entry point of `group` (each registers itself); a broken
+    one is logged and appended to `errors`, never raised, so it cannot take the others down."""
+    import logging
+    from importlib import metadata
+
+    for ep in metadata.entry_points(group=group):
+        try:
+            ep.load()
+        except Exception as exc:
+            message = f"{kind} plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+            logging.getLogger(__name__).error("%s", message)
+            errors.append(message)
+
+
 def _is_wildcard(pattern: str) -> bool:
     return any(ch in pattern for ch in "*?[")
 

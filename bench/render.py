@@ -37,6 +37,7 @@ class Table:
     sortable: bool = False
     id: str = ""
     groups: list[tuple[str, int]] = field(default_factory=list)  # (label, colspan) header row
+    notes: list[list[str]] = field(default_factory=list)  # HTML only: a small second line per cell
 
 
 @dataclass
@@ -88,6 +89,7 @@ border-bottom:1px solid #e5e5e5;text-align:right}th:first-child,td:first-child{t
 th{background:#f6f6f6}table.sortable thead tr:last-child th{cursor:pointer}
 th.group{text-align:center;border-left:2px solid #fff;font-weight:600;color:#444}figure{margin:1.5em 0}
 figure img{max-width:100%}figcaption{color:#555;font-size:13px}
+small.ci{color:#888;font-size:10px;white-space:nowrap}
 """
 # Click a header to sort by that column; numbers compare as numbers ("0.91 ± 0.01" -> 0.91).
 SORT_JS = """
@@ -103,6 +105,11 @@ document.querySelectorAll('table.sortable').forEach(function(t){
   rs.forEach(function(r){b.appendChild(r)});
  })})});
 """
+
+
+def _note(table: Table, r: int, c: int) -> str:
+    note = table.notes[r][c] if table.notes else ""
+    return f'<br><small class="ci">{_h(note)}</small>' if note else ""
 
 
 def _h(text: str) -> str:
@@ -129,8 +136,8 @@ def to_html(blocks: list[Block], title: str, images: dict[str, bytes]) -> str:
                 group_row = "".join(f'<th colspan="{n}" class="group">{_h(g)}</th>' for g, n in b.groups)
                 head = f"{group_row}</tr><tr>{head}"
             body = "".join(
-                "<tr>" + "".join(f"<td>{'<b>' + _h(c) + '</b>' if _is_bold(b, r, i) else _h(c)}</td>"
-                                 for i, c in enumerate(row)) + "</tr>"
+                "<tr>" + "".join(f"<td>{'<b>' + _h(c) + '</b>' if _is_bold(b, r, i) else _h(c)}"
+                                 f"{_note(b, r, i)}</td>" for i, c in enumerate(row)) + "</tr>"
                 for r, row in enumerate(b.rows))
             out.append(f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Figure):

@@ -13,53 +13,52 @@ from pathlib import Path
 import pandas as pd
 
 from bench import atomic, figures
-from bench.leaderboard import (CORE_GROUPS, HEADLINE, Leaderboard, board_table, group_of, grouped,
-                               leaderboard)
-from bench.report_tasks import task_sections
+from bench.cards import Cards
+from bench.comparison import compare
+from bench.leaderboard import Leaderboard, board_table, grouped, leaderboard
+from bench.report_tasks import draw_figures, pairwise_figure, task_sections
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
 from bench.store import CellStore, collect_results, read_run_manifest, run_cells
+from bench.verdict import verdict
 
-METRIC_HELP = [
-    "recon_mse / recon_bce: per-pixel squared error and binary cross-entropy between a test image "
-    "and its reconstruction (images in [0, 1]); lower is better.",
-    "kmeans_*: k-means with k = 10 on the test codes. purity lets several clusters share a digit; "
-    "acc matches clusters to digits one-to-one (Hungarian), so purity >= acc; nmi and ari are "
-    "chance-corrected agreement scores.",
-    "probe_acc: test accuracy of a logistic regression fitted on the standardised training codes "
-    "(how linearly separable the digits are in the code); probe_acc_10 / _100 / _1000: the same "
-    "probe fitted on only that many labelled images per class (label efficiency).",
-    "knn_acc: accuracy of a 10-nearest-neighbour vote among the training codes (do neighbours in "
-    "the code share a digit?).",
-    "umap_cluster_acc / _nmi: a 10-component Gaussian mixture on a 10-D UMAP of the test codes "
-    "(the N2D protocol), scored like kmeans_acc / kmeans_nmi; first 5,000 test codes.",
-    "umap_trustworthiness: how well the 2-D UMAP keeps each test code's 10 nearest neighbours (1 = all kept).",
-    "Baselines: pca has as many components as the latent size; raw is the 784 pixels themselves "
-    "(no reconstruction metrics). A learned code is only useful where it beats them.",
-]
+BASELINE_HELP = ("Baselines: pca has as many components as the latent size; raw is the pixels "
+                 "themselves (no reconstruction metrics). A learned code is only useful where it "
+                 "beats them.")
 
 
 def build_report(out: Path) -> Path:
+    """Write results.csv (each seed's values with their intervals), summary.csv (per model and
+    metric: mean, interval, bold, rank), report.md, report.html and figures/."""
     out = Path(out)
     manifest = read_run_manifest(out)
     cells = run_cells(out, manifest)
     results, failures = collect_results(cells, manifest.get("evaluators"))
+    cards = Cards(manifest.get("evaluator_cards"))
+    comp = compare(cells, results, cards)
+    atomic.write_text(out / "results.csv", comp.results.to_csv(index=False))
+    atomic.write_text(out / "summary.csv", comp.summary.to_csv(index=False))
     model_order = list(dict.fromkeys(c.cfg.model for c in cells))
-    board = leaderboard(results, model_order)
+    board = leaderboard(comp.summary, cards, model_order)
     showcase = _showcase_cells(cells)
-    core = [m for m in board.metrics if group_of(m) in CORE_GROUPS]
+    inputs = figures.FigureInputs(showcase, results, model_order, manifest["data"]["n_train"])
+    core = [m for m in board.metrics if not cards.task_of(m)]
     images = {
-        "figures/reconstructions.png": figures.reconstruction_grid(showcase),
-        "figures/umap.png": figures.umap_panels(showcase),
         "figures/training_curves.png": figures.training_curves(showcase),
-        "figures/metrics.png": figures.metric_bars(results, model_order, grouped(core)),
-        "figures/latent_sizes.png": figures.metric_vs_latent(results, model_order, HEADLINE),
+        "figures/metrics.png": figures.metric_bars(results, model_order, grouped(board, core)),
+        "figures/latent_sizes.png": figures.metric_vs_latent(results, model_order, board.headline),
+        "figures/pairwise.png": pairwise_figure(board, comp, [m for m in board.metrics
+                                                             if cards.spec(m).headline]),
     }
+    images.update(draw_figures(cards, [e for e, c in cards.cards.items() if not c.get("task")], inputs))
     images = {path: png for path, png in images.items() if png is not None}
-    tasks, task_images = task_sections(out, results, board, showcase, model_order, manifest)
+    tasks, task_images = task_sections(out, board, cards, inputs, manifest)
     for path, png in {**images, **task_images}.items():
         atomic.write_bytes(out / path, png)
+    baselines = {m for m, meta in manifest.get("models", {}).items() if meta.get("family") == "baseline"}
     title = f"aebench report: {out.name}"
-    blocks = _blocks(manifest, board, core, cells, failures, images, showcase, tasks)
+    blocks = [Heading("Verdict"), Bullets(verdict(board, comp, cards, baselines) or
+                                          ["No results: every cell failed (see Failed runs)."])]
+    blocks += _blocks(manifest, board, core, cards, cells, failures, images, showcase, tasks)
     atomic.write_text(out / "report.md", to_markdown(blocks, title))
     atomic.write_text(out / "report.html", to_html(blocks, title, {**images, **task_images}))
     return out / "report.html"
@@ -77,9 +76,9 @@ def _showcase_cells(cells: list[CellStore]) -> dict[str, CellStore]:
     return {c.cfg.model: chosen[c.cfg.model] for c in cells if c.cfg.model in chosen}
 
 
-def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[CellStore],
-            failures: pd.DataFrame, images: dict[str, bytes], showcase: dict[str, CellStore],
-            tasks: list[Block]) -> list[Block]:
+def _blocks(manifest: dict, board: Leaderboard, core: list[str], cards: Cards,
+            cells: list[CellStore], failures: pd.DataFrame, images: dict[str, bytes],
+            showcase: dict[str, CellStore], tasks: list[Block]) -> list[Block]:
     cfg, data, env = manifest["config"], manifest["data"], manifest["environment"]
     timings = manifest.get("timings", {})
     models = list(dict.fromkeys(c.cfg.model for c in cells))
@@ -106,13 +105,9 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[Cel
         ]),
     ]
     blocks += _leaderboard_blocks(board, core)
-    blocks += [Heading("How to read the metrics", 3), Bullets(METRIC_HELP)]
-    captions = {
-        "figures/reconstructions.png": "Reconstructions: top row, test originals (two per digit); "
-        "below, each model's reconstruction of them. Blurry or wrong digits mean information lost "
-        "in the code.",
-        "figures/umap.png": "UMAP of each model's test codes, coloured by the true digit (same colours "
-        "in every panel). Tight, separated blobs mean the code groups digits without labels.",
+    blocks += [Heading("How to read the metrics", 3),
+               Bullets(metric_help(board, cards, core) + [BASELINE_HELP])]
+    captions = {**figure_captions(cards),
         "figures/training_curves.png": "Training curves: each model's training reconstruction loss "
         "per epoch, relative to its first epoch (log scale; models use different loss units). "
         "A curve still falling steeply at the end means the budget cut that model short.",
@@ -121,6 +116,10 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cells: list[Cel
         "figures/latent_sizes.png": "Headline metrics against latent size (log scale), one line per "
         "model; error bars are the standard deviation over seeds. Where a line flattens, a larger "
         "code stops paying.",
+        "figures/pairwise.png": "Who is separable from whom, per headline metric: the share of "
+        "bootstrap resamples (same test images for both models) in which the row model beats the "
+        "column model. Near 1 or 0: a real difference; cells marked = are ties (the 95% interval "
+        "of the paired difference contains 0).",
     }
     if images:
         blocks.append(Heading("Figures"))
@@ -157,14 +156,31 @@ def _leaderboard_blocks(board: Leaderboard, metrics: list[str]) -> list[Block]:
     if not board.rows:
         return blocks + [Para("No results: every cell failed (see Failed runs).")]
     blocks.append(Para(
-        "One row per model, best rank first; ↑ higher is better, ↓ lower is better; the best value "
-        "in each column is bold; mean ± std over seeds where there is more than one. rank is the "
-        f"mean of the model's ranks on {', '.join(HEADLINE)} among models of the same latent size "
-        "(1 = best; a metric a model lacks is skipped). Columns are grouped: "
-        + "; ".join(f"{g}: {', '.join(ms)}" for g, ms in grouped(metrics))
-        + ". The tasks below (denoising, anomaly detection, generation) have tables of their own. "
-        "Click a column header in the HTML report to sort."))
-    return blocks + [board_table(board, metrics, "leaderboard")]
+        "One row per model, best rank first; ↑ higher is better, ↓ lower is better. Each value is "
+        "the mean over seeds ± half its 95% interval (the HTML shows the interval below it; "
+        "results.csv and summary.csv hold the exact bounds). A model's rank in a column is 1 + the "
+        "number of models separably better than it, so tied models share a rank; bold marks rank 1: "
+        "the best and every model tied with it. The rank column is the mean of the ranks on "
+        f"{', '.join(board.headline)} among models of the same latent size (a metric a model lacks "
+        "is skipped). Diagnostics are never bold. Columns are grouped: "
+        + "; ".join(f"{g}: {', '.join(ms)}" for g, ms in grouped(board, metrics))
+        + ". The tasks below have tables of their own. Click a column header in the HTML report "
+        "to sort."))
+    return blocks + [board_table(board, metrics, "leaderboard", rank_on=board.headline)]
+
+
+def metric_help(board: Leaderboard, cards: Cards, metrics: list[str]) -> list[str]:
+    """One line per declared metric (or family) among `metrics`, from the evaluator cards."""
+    lines = {}
+    for m in metrics:
+        spec = cards.spec(m)
+        if spec.help and spec.name not in lines:
+            lines[spec.name] = f"{spec.name}: {spec.help}" + (" (diagnostic)" if spec.diagnostic else "")
+    return list(lines.values())
+
+
+def figure_captions(cards: Cards) -> dict[str, str]:
+    return {f["path"]: f["caption"] for card in cards.cards.values() for f in card.get("figures", [])}
 
 
 def _model_cards(manifest: dict, showcase: dict[str, CellStore]) -> list[Block]:

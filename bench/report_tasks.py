@@ -4,111 +4,99 @@ its table, what its metrics mean, and its figures.
 Why separate from `report`: the leaderboard answers "which code is best"; these sections answer
 "which model is best for this job", and grow as evaluators are added.
 
-    blocks, images = task_sections(out, results, board, showcase, model_order, manifest)
+    blocks, images = task_sections(out, board, cards, inputs, manifest)
 """
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
-import pandas as pd
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
 
-from bench import task_figures
-from bench.leaderboard import Leaderboard, board_table, group_of
+from bench.cards import Cards
+from bench.comparison import Comparison
+from bench.figures import FigureInputs, png_bytes
+from bench.leaderboard import Leaderboard, board_table
 from bench.render import Block, Bullets, Figure, Heading, Para
-from bench.store import CellStore
-
-TASKS = {
-    "denoising": [
-        "denoise_mse_<kind> / denoise_psnr_<kind>: the test images are corrupted (gauss_low: "
-        "Gaussian noise sigma 0.2; gauss_high: sigma 0.5; salt_pepper: 10% of pixels set to 0 or 1; "
-        "mask: a random square of 35% of the side set to 0), reconstructed, and compared with the "
-        "clean images (MSE per pixel; PSNR in dB, peak 1, averaged over images).",
-        "denoise_gain_<kind>: PSNR of the reconstruction minus PSNR of the corrupted input; above 0 "
-        "the model removed more error than it added. Every model is evaluated, not only denoising_ae.",
-    ],
-    "anomaly detection": [
-        "ood_auroc_<set>: models trained on all digits score each test image by its reconstruction "
-        "error; AUROC of test digits (normal) against an outlier set: inverted (1 - x), flipped "
-        "(upside down), noise (random pixels with the digits' mean ink), fashion_mnist when its "
-        "files are available. 0.5 is chance, 1 is perfect separation.",
-        "anomaly_auroc_<digit> / _mean (opt-in, --evaluators default,anomaly_oneclass): the "
-        "one-class protocol; a fresh model trained on one digit only scores the whole test set, "
-        "its own digit being normal.",
-    ],
-    "generation": [
-        "fid_judge: Fréchet distance between the judge classifier's features of 10,000 generated "
-        "images and of the training images (lower is better). Codes are sampled from a "
-        "10-component Gaussian mixture fitted to each model's training codes; *_prior: sampled "
-        "from the N(0, I) prior, for the VAEs.",
-        "gen_label_entropy: entropy in bits of the judge's mean predicted digit distribution over "
-        "the samples; log2(10) = 3.32 when every digit is generated equally often.",
-        "interp_confidence: the judge's mean top-class probability along straight latent lines "
-        "between pairs of test digits (interior points): does the path stay among digits?",
-    ],
-}
-
-FIGURES = {
-    "denoising": [
-        ("figures/denoising.png", task_figures.denoising_examples,
-         "Denoising, one panel per corruption: the clean test digits, the corrupted input every "
-         "model received, then each model's reconstruction of it."),
-    ],
-    "anomaly detection": [
-        ("figures/ood_roc.png", task_figures.ood_roc,
-         "ROC curves of test digits against each outlier set, scored by reconstruction error; "
-         "the dotted diagonal is chance."),
-        ("figures/anomaly_extremes.png", task_figures.anomaly_extremes,
-         "For each model, the eight test digits it reconstructs best (left) and worst (right): "
-         "what it would flag first as anomalous."),
-    ],
-    "generation": [
-        ("figures/generated.png", task_figures.generated_samples,
-         "Samples: codes drawn from a Gaussian mixture fitted to each model's training codes "
-         "(and from the prior for VAEs), decoded."),
-        ("figures/interpolation.png", task_figures.interpolation_strips,
-         "Latent interpolation: each strip decodes ten evenly spaced points on the straight line "
-         "between the codes of two test digits (first column: a 3 to a 7)."),
-    ],
-}
 
 
-def task_sections(out: Path, results: pd.DataFrame, board: Leaderboard,
-                  showcase: dict[str, CellStore], model_order: list[str], manifest: dict
-                  ) -> tuple[list[Block], dict[str, bytes]]:
+def task_sections(out: Path, board: Leaderboard, cards: Cards, inputs: FigureInputs,
+                  manifest: dict) -> tuple[list[Block], dict[str, bytes]]:
+    """One section per task the evaluator cards declare: its help, its table (ranked on its own
+    metrics, not the leaderboard's), and the figures its evaluators declare."""
     blocks: list[Block] = []
     images: dict[str, bytes] = {}
-    extra = _label_efficiency(results, model_order, manifest)
-    if extra:
-        images["figures/label_efficiency.png"] = extra
-        blocks += [Heading("Label efficiency"), Figure(
-            "figures/label_efficiency.png",
-            "Linear-probe test accuracy when the probe sees only 10, 100 or 1,000 labelled "
-            "training images per class, and all of them (rightmost point). A code that stays high "
-            "on the left needs few labels.")]
-    for task, help_lines in TASKS.items():
-        metrics = [m for m in board.metrics if group_of(m) == task]
-        if not metrics:
+    for task, evaluators in cards.tasks().items():
+        metrics = [m for m in board.metrics if cards.evaluator_of(m) in evaluators]
+        drawn = draw_figures(cards, evaluators, inputs)
+        if not metrics and not any(drawn.values()):
             continue
-        blocks += [Heading(f"Task: {task}"), Bullets(help_lines)]
-        if task == "generation" and (judge := judge_summary(out, manifest)):
+        help_lines = [line for e in evaluators for line in cards.cards[e].get("task_help", [])]
+        seen = {}
+        for m in metrics:
+            spec = cards.spec(m)
+            seen.setdefault(spec.name, f"{spec.name}: {spec.help}" + (" (diagnostic)" if spec.diagnostic else ""))
+        blocks += [Heading(f"Task: {task}"), Bullets(help_lines + list(seen.values()))]
+        if "generation" in evaluators and (judge := judge_summary(out, manifest)):
             blocks.append(Para(judge))
-        blocks.append(board_table(board, metrics, f"task-{task.replace(' ', '-')}"))
-        figures = [(p, fn(showcase), caption) for p, fn, caption in FIGURES[task]]
-        if task == "anomaly detection":
-            figures.append(("figures/oneclass.png", task_figures.oneclass_heatmap(results, model_order),
-                            "One-class anomaly detection: AUROC per model and normal digit."))
-        for path, png, caption in figures:
+        if metrics:
+            blocks.append(Para("Ranked on this table's own metrics (diagnostics excluded); bold: "
+                               "the best and every model tied with it."))
+            blocks.append(board_table(board, metrics, f"task-{task.replace(' ', '-')}"))
+        captions = {f["path"]: f["caption"] for e in evaluators for f in cards.cards[e].get("figures", [])}
+        for path, png in drawn.items():
             if png is not None:
                 images[path] = png
-                blocks.append(Figure(path, caption))
+                blocks.append(Figure(path, captions[path]))
     return blocks, images
 
 
-def _label_efficiency(results: pd.DataFrame, model_order: list[str], manifest: dict) -> bytes | None:
-    data = manifest.get("data", {})
-    per_class = max(1, data.get("n_train", 0)) / 10  # all labels, shown as the mean class size
-    return task_figures.label_efficiency(results, model_order, per_class)
+def draw_figures(cards: Cards, evaluators: list[str], inputs: FigureInputs) -> dict[str, bytes | None]:
+    """The figures the given evaluators declare, drawn by their "module:function"."""
+    out = {}
+    for name in evaluators:
+        for fig in cards.cards[name].get("figures", []):
+            module, _, function = fig["draw"].partition(":")
+            try:
+                draw = getattr(importlib.import_module(module), function)
+            except (ImportError, AttributeError):  # a plugin's figure outside this process
+                continue
+            out[fig["path"]] = draw(inputs)
+    return out
+
+
+def pairwise_figure(board: Leaderboard, comp: Comparison, metrics: list[str]) -> bytes | None:
+    """Per metric, a heat map of P(row model beats column model) over the bootstrap resamples;
+    "=" marks a tie. Only metrics with intervals; the first latent size."""
+    if not board.rows:
+        return None
+    dim = board.rows[0][1]
+    metrics = [m for m in metrics if any(comp.replicates.get((k[0], dim, m)) is not None
+                                         for k in board.rows)]
+    if not metrics:
+        return None
+    sns.set_theme(style="white")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 4.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        models = [k[0] for k in board.rows if k[1] == dim and (k[0], dim, metric) in comp.replicates]
+        models.sort(key=lambda m: -board.cells[(m, dim)][metric].mean * (1 if board.higher_is_better[metric] else -1))
+        p = np.full((len(models), len(models)), np.nan)
+        labels = np.full(p.shape, "", dtype=object)
+        for i, a in enumerate(models):
+            for j, b in enumerate(models):
+                if i != j:
+                    p[i, j] = comp.win_probability(a, b, dim, metric, board.higher_is_better[metric])
+                    low, high = comp.difference(a, b, dim, metric)
+                    labels[i, j] = "=" if low <= 0 <= high else f"{p[i, j]:.2f}".lstrip("0")
+        sns.heatmap(p, annot=labels, fmt="", cmap="RdBu", vmin=0, vmax=1, square=True, cbar=False,
+                    xticklabels=models, yticklabels=models, annot_kws={"fontsize": 6}, ax=ax)
+        ax.set_title(f"{board.header(metric)}: P(row beats column)", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return png_bytes(fig)
 
 
 def judge_summary(out: Path, manifest: dict) -> str:
@@ -118,11 +106,10 @@ def judge_summary(out: Path, manifest: dict) -> str:
     for path in used or sorted(Path(out).glob(f"judge/{data.get('name', '')}-*/judge.json")):
         info = json.loads(path.read_text())
         if info.get("n_train") == data.get("n_train"):
-            return (f"Generation and interpolation are scored by a small CNN classifier (two conv "
-                    f"layers, 128-d features) trained on the {info['n_train']:,} "
+            return (f"Generation and interpolation are scored by the judge classifier, a small CNN "
+                    f"(two conv layers, 128-d features) trained on the {info['n_train']:,} "
                     f"training images for {info['epochs']} epochs (the last at a tenth of the learning rate): "
-                    f"test accuracy "
-                    f"{info['test_accuracy']:.4f}. Fréchet distance of the real test images to "
-                    f"the training images in its feature space (the floor for fid_judge): "
-                    f"{info['fid_floor']:.3f}.")
+                    f"test accuracy {info['test_accuracy']:.4f}. fid_judge is measured against "
+                    f"half of the test images, which the judge never trained on; fid_floor is the "
+                    f"other half's distance to it.")
     return ""

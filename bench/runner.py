@@ -23,14 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench import atomic
 from bench.config import CellConfig, ConfigError, RunConfig, effective_workers
 from bench.data import DATASETS, ImageData, default_data_root, load_dataset, to_float
 from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evaluators
-from bench.model_api import (Autoencoder, build_model, load_all_models, model_fingerprint,
-                             plugin_files_for)
-from bench.store import (CellStore, StoreError, collect_results, read_run_manifest,
-                         write_run_manifest)
+from bench.model_api import Autoencoder, build_model, model_fingerprint
+from bench.plugins import load_all_models, plugin_files_for
+from bench.store import CellStore, StoreError, read_run_manifest, write_run_manifest
 from bench.train import pick_device, seed_everything, train
 
 log = logging.getLogger(__name__)
@@ -118,6 +116,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
 
     wall_start = time.perf_counter()
     models, evaluators = resolve(cfg)
+    device = pick_device(cfg.device)  # a missing CUDA is a usage error, found before any write
     if cfg.executor == "ray":
         from bench.ray_executor import require_ray
         require_ray()  # missing Ray is a usage error, found before anything is written
@@ -129,7 +128,6 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     check_against_data(cfg, data)
     data = data.limited(cfg.limit)
     timings["data"] = time.perf_counter() - start
-    device = pick_device(cfg.device)
     if cfg.workers != "auto" and cfg.workers > 1 and device.type != "cpu":
         raise ConfigError("--workers > 1 runs cells in CPU processes; use --device cpu with it")
     code = {m: model_fingerprint(m) for m in models}
@@ -140,6 +138,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
              cfg.run_name, len(cells), device, len(data.x_train), len(data.x_test), out)
     manifest = {"config": cfg.to_dict(), "cells": [c.to_dict() for c in cells],
                 "evaluators": {e.name: e.version for e in evaluators},
+                "evaluator_cards": {e.name: e.card() for e in sorted(evaluators, key=lambda e: (e.order, e.name))},
                 "models": {m: model_card(m) for m in models},
                 "data": {"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test),
                          "input_shape": list(data.input_shape)},
@@ -155,11 +154,11 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     manifest["executor"] = cfg.executor
     if cfg.executor == "ray":
         from bench.ray_executor import run_ray
-        reports = run_ray(cfg, out, longest_first(cells), evaluators, shared, plugin_files_for(models))
+        reports = run_ray(cfg, out, longest_first(cells), evaluators, shared, plugin_files_for(models, [e.name for e in evaluators]))
     elif workers > 1:
         from bench.parallel import run_parallel
         reports = run_parallel(cfg, out, longest_first(cells), evaluators, shared, workers,
-                               plugin_files_for(models))
+                               plugin_files_for(models, [e.name for e in evaluators]))
     else:
         x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
         reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators, shared)
@@ -168,12 +167,10 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
         outcome.merge(report, timings)
     if judge_thread is not None:
         judge_thread.join()
-    results, _ = collect_results([CellStore(out, c) for c in cells], manifest["evaluators"])
-    atomic.write_text(out / "results.csv", results.to_csv(index=False))
     manifest["cost"] = run_cost(timings, time.perf_counter() - wall_start)
     write_run_manifest(out, {**manifest, "timings": timings})  # the report reads it
     start = time.perf_counter()
-    build_report(out)
+    build_report(out)  # also results.csv and summary.csv, with the intervals
     timings["report"] = time.perf_counter() - start
     write_run_manifest(out, {**manifest, "timings": timings})
     return outcome
@@ -345,7 +342,11 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
         seed_everything(c.seed)
         result = _phase(f"evaluate:{evaluator.name}", evaluator.evaluate, ctx)
         seconds = time.perf_counter() - start
-        cell.save_eval(evaluator.name, evaluator.version, result.metrics, result.artifacts, seconds)
+        for m in result.metrics:  # an undeclared metric, or a declared one with its direction
+            if evaluator.spec(m.metric).higher_is_better != m.higher_is_better:  # flipped, is a bug
+                raise ValueError(f"{evaluator.name}: {m.metric} returned with the wrong direction")
+        cell.save_eval(evaluator.name, evaluator.version, result.metrics, result.artifacts, seconds,
+                       result.per_image)
         report.add_time(f"eval:{evaluator.name}", seconds)
         report.evaluated += 1
 

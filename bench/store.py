@@ -5,7 +5,8 @@ that looks finished, and the report is rebuilt from these files alone.
 
     <out>/run.json                      the run's config, its cells, environment, phase timings
     <out>/cells/<model>-z32-s0-<hash>/  config.json, model.pt, history.csv, train.json,
-                                        embeddings.npz, eval_<name>.json, art_<name>.npz, error.txt
+                                        embeddings.npz, eval_<name>.json, art_<name>.npz,
+                                        outcomes_<name>.npz (per-image outcomes), error.txt
     <out>/results.csv                   long format, one row per metric
 """
 from __future__ import annotations
@@ -24,7 +25,9 @@ from bench.config import CellConfig
 # `dataset` last: the first seven are the foundation's contract, kept in their order.
 RESULT_COLUMNS = ["model", "seed", "latent_dim", "evaluator", "metric", "value", "higher_is_better",
                   "dataset"]
-STORE_FORMAT = 1
+# 2: cells keyed by the model protocol alone (the plugin loader moved out of model_api.py),
+#    per-image outcomes, evaluator cards in run.json.
+STORE_FORMAT = 2
 
 
 class StoreError(RuntimeError):
@@ -95,9 +98,12 @@ class CellStore:
         record = _read_json(self.eval_path(name))
         return record is not None and record.get("version") == version
 
-    def save_eval(self, name: str, version: int, metrics, artifacts: dict, seconds: float) -> None:
-        if artifacts:  # artifacts first: the JSON is the "finished" marker
+    def save_eval(self, name: str, version: int, metrics, artifacts: dict, seconds: float,
+                  per_image: dict | None = None) -> None:
+        if artifacts:  # arrays first: the JSON is the "finished" marker
             save_npz(self.dir / f"art_{name}.npz", **artifacts)
+        if per_image:
+            save_npz(self.dir / f"outcomes_{name}.npz", **per_image)
         atomic.write_json(self.eval_path(name), {
             "evaluator": name, "version": version, "seconds": seconds,
             "metrics": [{"metric": m.metric, "value": m.value,
@@ -108,6 +114,10 @@ class CellStore:
 
     def artifact(self, name: str) -> dict[str, np.ndarray] | None:
         return load_npz(self.dir / f"art_{name}.npz")
+
+    def outcomes(self, name: str) -> dict[str, np.ndarray] | None:
+        """Per-image outcomes of evaluator `name` (what the report's intervals resample)."""
+        return load_npz(self.dir / f"outcomes_{name}.npz")
 
     def error(self) -> dict | None:
         return _read_json(self.dir / "error.json")
@@ -144,7 +154,9 @@ def read_run_manifest(out: Path) -> dict:
         raise StoreError(f"{out} has no run.json: not an aebench results directory")
     if manifest.get("store_format") != STORE_FORMAT:
         raise StoreError(f"{out} was written by an incompatible aebench "
-                         f"(store format {manifest.get('store_format')}, this one reads {STORE_FORMAT})")
+                         f"(store format {manifest.get('store_format')}, this one reads {STORE_FORMAT}: "
+                         "its cells are keyed differently and lack the per-image outcomes that "
+                         "intervals need; rerun into a new --out, or use the aebench that wrote it)")
     return manifest
 
 

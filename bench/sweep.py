@@ -29,6 +29,8 @@ def run_sweep(cfg: RunConfig, out: Path) -> RunOutcome:
     for name in cfg.datasets:  # every name checked before anything trains
         DATASETS.get(name)
     resolve(cfg.per_dataset()[0])
+    from bench.train import pick_device
+    pick_device(cfg.device)  # usage errors before the sweep writes anything
     if (out / "run.json").exists():
         raise ConfigError(f"--out {out} holds a one-dataset run; a sweep over several datasets "
                           "needs its own directory")

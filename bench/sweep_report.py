@@ -21,7 +21,8 @@ import seaborn as sns  # noqa: E402
 
 from bench import atomic  # noqa: E402
 from bench.figures import png_bytes  # noqa: E402
-from bench.leaderboard import CORE_GROUPS, HEADLINE, Leaderboard, board_table, group_of, leaderboard  # noqa: E402
+from bench.cards import Cards  # noqa: E402
+from bench.leaderboard import Leaderboard, board_table, leaderboard  # noqa: E402
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown  # noqa: E402
 from bench.store import RESULT_COLUMNS, StoreError, read_run_manifest  # noqa: E402
 
@@ -36,21 +37,27 @@ def is_sweep(out: Path) -> bool:
 def build_sweep_report(out: Path, rebuild_runs: bool = False) -> Path:
     """The index; with `rebuild_runs`, every dataset's own report first (`--report-only`)."""
     out = Path(out)
-    sweep, manifests, results = read_sweep(out)
     if rebuild_runs:
         from bench.report import build_report
-        for name in results:
+        for name in read_sweep(out)[2]:
             build_report(out / name)
+    sweep, manifests, results = read_sweep(out)
     combined = (pd.concat(results.values(), ignore_index=True) if results
                 else pd.DataFrame(columns=RESULT_COLUMNS))
     atomic.write_text(out / "results.csv", combined.to_csv(index=False))
-    boards = {name: leaderboard(table, list(manifests[name]["models"])) for name, table in results.items()}
+    boards = {}
+    for name in results:
+        summary = pd.read_csv(out / name / "summary.csv") if (out / name / "summary.csv").exists() else None
+        if summary is not None:
+            cards = Cards(manifests[name].get("evaluator_cards"))
+            boards[name] = leaderboard(summary, cards, list(manifests[name]["models"]))
+    headline = list(dict.fromkeys(m for b in boards.values() for m in b.headline))
     images = {}
-    png = headline_bars(combined, list(results))
+    png = headline_bars(combined, list(results), headline)
     if png is not None:
         images[FIGURE] = png
         atomic.write_bytes(out / FIGURE, png)
-    blocks = _blocks(sweep, manifests, boards, images)
+    blocks = _blocks(sweep, manifests, boards, images, headline)
     title = f"aebench sweep: {out.name}"
     atomic.write_text(out / "report.md", to_markdown(blocks, title))
     atomic.write_text(out / "report.html", to_html(blocks, title, images))
@@ -79,14 +86,14 @@ def side_by_side(boards: dict[str, Leaderboard], metrics: list[str]) -> Table:
     return Table(headers, rows, bold, sortable=True, id="datasets", groups=groups)
 
 
-def headline_bars(results: pd.DataFrame, datasets: list[str]) -> bytes | None:
+def headline_bars(results: pd.DataFrame, datasets: list[str], headline: list[str]) -> bytes | None:
     """One panel per headline metric: a bar per model and dataset (error bars: sd over seeds),
     at the first latent size."""
-    data = results[results["metric"].isin(HEADLINE)]
+    data = results[results["metric"].isin(headline)]
     if data.empty:
         return None
     data = data[data["latent_dim"] == data["latent_dim"].iloc[0]]
-    metrics = [m for m in HEADLINE if m in set(data["metric"])]
+    metrics = [m for m in headline if m in set(data["metric"])]
     sns.set_theme(style="whitegrid")
     n_models = data["model"].nunique()
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.35 * n_models + 1.6),
@@ -137,7 +144,7 @@ def _data_line(name: str, manifest: dict | None) -> str:
 
 
 def _blocks(sweep: dict, manifests: dict[str, dict], boards: dict[str, Leaderboard],
-            images: dict) -> list[Block]:
+            images: dict, headline: list[str]) -> list[Block]:
     cfg = sweep["config"]
     blocks: list[Block] = [
         Heading("What was run"),
@@ -154,19 +161,20 @@ def _blocks(sweep: dict, manifests: dict[str, dict], boards: dict[str, Leaderboa
     if not boards:
         return blocks + [Para("No results yet: no dataset has finished.")]
     blocks.append(Para(
-        f"The headline metrics ({', '.join(HEADLINE)}) of every model, one column group per "
-        "dataset; the best value per dataset is bold; mean ± std over seeds where there is more "
-        "than one. A model that leads on every dataset has a code that does not depend on MNIST's "
+        f"The headline metrics ({', '.join(headline)}) of every model, one column group per "
+        "dataset; bold: the best per dataset and every model tied with it; mean over seeds ± half "
+        "its 95% interval. A model that leads on every dataset has a code that does not depend on MNIST's "
         "particulars."))
-    metrics = [m for m in HEADLINE if any(m in b.metrics for b in boards.values())]
+    metrics = [m for m in headline if any(m in b.metrics for b in boards.values())]
     blocks.append(side_by_side(boards, metrics))
     if FIGURE in images:
         blocks.append(Figure(FIGURE, "Headline metrics by dataset (first latent size): a bar per "
                              "model and dataset; error bars are the standard deviation over seeds."))
     for name, board in boards.items():
-        core = [m for m in board.metrics if group_of(m) in CORE_GROUPS]
+        cards = Cards(manifests[name].get("evaluator_cards"))
+        core = [m for m in board.metrics if not cards.task_of(m)]
         blocks += [Heading(f"Leaderboard: {name}", 3),
-                   Para(f"As in {name}/report.html: best rank first; rank is the mean rank on "
-                        f"{', '.join(HEADLINE)} within a latent size."),
-                   board_table(board, core, f"leaderboard-{name}")]
+                   Para(f"As in {name}/report.html: best rank first; rank is the mean rank (with "
+                        f"ties) on {', '.join(board.headline)} within a latent size."),
+                   board_table(board, core, f"leaderboard-{name}", rank_on=board.headline)]
     return blocks

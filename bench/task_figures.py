@@ -1,16 +1,18 @@
 """Figures for what autoencoders are used for: denoising, anomaly detection, interpolation,
 generation and label efficiency. Like `figures`, they read stored arrays and results only.
 
-    png = denoising_examples({"conv_ae": cell_store, ...})
+    png = denoising_examples(FigureInputs(showcase={"conv_ae": cell_store, ...}, ...))
+
+Every function here takes one `FigureInputs`: an evaluator names its figures as
+"bench.task_figures:<function>" in its `figures`, and the report calls them all the same way.
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import seaborn as sns
 
-from bench.figures import png_bytes
+from bench.figures import FigureInputs, png_bytes
 from bench.store import CellStore
 
 
@@ -33,8 +35,9 @@ def _image_rows(axes, rows: list[tuple[str, np.ndarray]]) -> None:
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
 
 
-def denoising_examples(cells: dict[str, CellStore]) -> bytes | None:
+def denoising_examples(inp: FigureInputs) -> bytes | None:
     """One panel per corruption: clean and corrupted inputs on top, each model's output below."""
+    cells = inp.showcase
     arts = _artifacts(cells, "denoising")
     if not arts:
         return None
@@ -54,10 +57,9 @@ def denoising_examples(cells: dict[str, CellStore]) -> bytes | None:
     return png_bytes(fig)
 
 
-def ood_roc(cells: dict[str, CellStore]) -> bytes | None:
+def ood_roc(inp: FigureInputs) -> bytes | None:
     """ROC curves of test digits against each outlier set, one line per model."""
-    from bench.evaluators._anomaly import FPR_GRID
-
+    cells = inp.showcase
     arts = _artifacts(cells, "anomaly_ood")
     if not arts:
         return None
@@ -67,7 +69,8 @@ def ood_roc(cells: dict[str, CellStore]) -> bytes | None:
     colours = dict(zip(arts, sns.color_palette("husl", len(arts))))
     for ax, name in zip(axes[0], sets):
         for model, art in arts.items():
-            ax.plot(FPR_GRID, art[f"roc_{name}"], color=colours[model], lw=1.2, label=model)
+            tpr = art[f"roc_{name}"]  # on an evenly spaced false-positive-rate grid from 0 to 1
+            ax.plot(np.linspace(0, 1, len(tpr)), tpr, color=colours[model], lw=1.2, label=model)
         ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=0.8)
         ax.set_title(f"digits vs {name}", fontsize=10)
         ax.set_xlabel("false-positive rate")
@@ -77,8 +80,9 @@ def ood_roc(cells: dict[str, CellStore]) -> bytes | None:
     return png_bytes(fig)
 
 
-def anomaly_extremes(cells: dict[str, CellStore]) -> bytes | None:
+def anomaly_extremes(inp: FigureInputs) -> bytes | None:
     """Per model: the test digits it reconstructs best (least anomalous) and worst (most)."""
+    cells = inp.showcase
     arts = _artifacts(cells, "anomaly_ood")
     if not arts:
         return None
@@ -91,8 +95,9 @@ def anomaly_extremes(cells: dict[str, CellStore]) -> bytes | None:
     return png_bytes(fig)
 
 
-def interpolation_strips(cells: dict[str, CellStore]) -> bytes | None:
+def interpolation_strips(inp: FigureInputs) -> bytes | None:
     """Per model, the decoded latent line of each shown pair (the first is 3 -> 7)."""
+    cells = inp.showcase
     arts = _artifacts(cells, "interpolation")
     if not arts:
         return None
@@ -106,8 +111,9 @@ def interpolation_strips(cells: dict[str, CellStore]) -> bytes | None:
     return png_bytes(fig)
 
 
-def generated_samples(cells: dict[str, CellStore]) -> bytes | None:
+def generated_samples(inp: FigureInputs) -> bytes | None:
     """Per model a row of decoded Gaussian-mixture samples (and prior samples for VAEs)."""
+    cells = inp.showcase
     arts = _artifacts(cells, "generation")
     if not arts:
         return None
@@ -122,9 +128,10 @@ def generated_samples(cells: dict[str, CellStore]) -> bytes | None:
     return png_bytes(fig)
 
 
-def label_efficiency(results: pd.DataFrame, model_order: list[str], n_train_per_class: float
-                     ) -> bytes | None:
+def label_efficiency(inp: FigureInputs) -> bytes | None:
     """Linear-probe accuracy against labels per class (log scale), one line per model."""
+    results, model_order = inp.results, inp.model_order
+    n_train_per_class = max(1, inp.n_train) / 10  # all labels, shown as the mean class size
     probe = results[results["metric"].str.fullmatch(r"probe_acc(_\d+)?")]
     if probe["metric"].nunique() < 2:
         return None
@@ -145,8 +152,9 @@ def label_efficiency(results: pd.DataFrame, model_order: list[str], n_train_per_
     return png_bytes(fig)
 
 
-def oneclass_heatmap(results: pd.DataFrame, model_order: list[str]) -> bytes | None:
+def oneclass_heatmap(inp: FigureInputs) -> bytes | None:
     """One-class AUROC, model x digit (drawn when the opt-in evaluator ran)."""
+    results, model_order = inp.results, inp.model_order
     data = results[results["metric"].str.fullmatch(r"anomaly_auroc_\d+")]
     if data.empty:
         return None

@@ -40,9 +40,15 @@ def seed_everything(seed: int) -> None:
 def pick_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from bench.config import ConfigError  # a usage error: exit 2, nothing written
+
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was requested but CUDA is not available")
-    return torch.device(requested)
+        raise ConfigError(f"--device {requested}: CUDA is not available on this machine "
+                          "(use --device auto or cpu)")
+    device = torch.device(requested)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"--device {requested}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def autocast(device: torch.device, amp: bool):

@@ -10,11 +10,12 @@ paper's appendix; VQ-VAE-2) instead of a gradient loss: under the shared Adam op
 codebook entry moves at most ~lr per step, too slowly to follow the encoder, and the loss rose
 (measured: 1,001 -> 10,414 in two epochs on 2,000 images). The EMA update lives in `loss`, so
 the shared trainer is unchanged. The code the evaluators see (`encode`) is the *quantised*
-vector, the one the decoder uses.
+vector, the one the decoder uses; `decode` snaps any code to the codebook first, so sampled and
+interpolated codes (generation, interpolation) are decoded as the decoder was trained: from
+codebook entries, never from points between them.
 """
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from bench.layers import dense_decoder, dense_encoder
 from bench.model_api import Autoencoder, bce_per_image, register_model
@@ -49,6 +50,9 @@ class VQVAE(Autoencoder):
 
     def decode_logits(self, z):
         return self.decoder(z)
+
+    def decode(self, z):
+        return torch.sigmoid(self.decode_logits(self.quantise(z)))
 
     @torch.no_grad()
     def update_codebook(self, z_e):

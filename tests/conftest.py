@@ -32,7 +32,8 @@ def loopback_only(request, monkeypatch):
 @pytest.fixture
 def scratch_registry():
     """Yield a function that registers a temporary model and removes it afterwards."""
-    from bench.model_api import MODELS, load_all_models
+    from bench.model_api import MODELS
+    from bench.plugins import load_all_models
 
     load_all_models()
     added = []

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from bench.cli import main
-from bench.model_api import Autoencoder, load_all_models
+from bench.model_api import Autoencoder
+from bench.plugins import load_all_models
 from bench.store import RESULT_COLUMNS
 
 FAST = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "-q"]
@@ -30,11 +31,20 @@ def test_list_shows_models_and_evaluators(capsys):
     (["--dataset", "digits", "--latent-dim", "65"], "larger than the input"),
     (["--dataset", "digits", "--limit", "100000"], "larger than digits"),
     (["--device", "tpu"], "--device must be"),
+    (["--models", ""], "--models needs at least one"),
+    (["--models", " , "], "--models needs at least one"),
+    (["--evaluators", ""], "--evaluators needs at least one"),
+    pytest.param(["--device", "cuda", "--dataset", "digits"], "CUDA is not available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
+    pytest.param(["--device", "cuda", "--dataset", "digits,kmnist"], "CUDA is not available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
 ])
 def test_bad_input_exits_2_with_a_clear_message(argv, message, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(argv + ["--out", str(out)]) == 2
-    assert message.lower() in capsys.readouterr().err.lower()
+    err = capsys.readouterr().err
+    assert message.lower() in err.lower()
+    assert err.startswith("error: ") and err.count("\n") == 1, "one error line"
     assert not out.exists(), "bad usage must write nothing"
 
 
@@ -55,7 +65,8 @@ def test_digits_run_writes_results_and_report_and_resumes(tmp_path):
     metrics = set(results["metric"])
     assert {"recon_mse", "recon_bce", "kmeans_purity", "kmeans_acc", "kmeans_nmi", "kmeans_ari",
             "probe_acc", "umap_trustworthiness", "knn_acc", "probe_acc_10", "probe_acc_100",
-            "umap_cluster_acc", "denoise_psnr_mask", "denoise_gain_gauss_high", "ood_auroc_flipped",
+            "umap_cluster_acc", "denoise_psnr_mask", "denoise_gain_gauss_high", "ood_auroc_rotated",
+            "ood_auroc_patches", "denoise_inpaint_mse", "fid_floor",
             "fid_judge", "gen_label_entropy", "interp_confidence"} <= metrics
     assert set(results.loc[results["metric"] == "fid_judge_prior", "model"]) == {"vae", "conv_vae", "beta_vae"}
     assert not results["metric"].str.startswith("anomaly_auroc").any(), "one-class is opt-in"
@@ -70,12 +81,20 @@ def test_digits_run_writes_results_and_report_and_resumes(tmp_path):
     figures = {p.name for p in (out / "figures").glob("*.png")}
     assert figures == {"reconstructions.png", "umap.png", "training_curves.png", "metrics.png",
                        "label_efficiency.png", "denoising.png", "ood_roc.png", "anomaly_extremes.png",
-                       "generated.png", "interpolation.png"}
+                       "generated.png", "interpolation.png", "pairwise.png"}
     assert html.count('<img alt="') == html.count('src="data:image/png;base64,') == len(figures)
     assert "judge classifier" in md and "test accuracy 0.9" in md
     assert "<link" not in html and "<script src" not in html and "url(" not in html
     assert "(figures/reconstructions.png)" in md and (out / "figures" / "umap.png").exists()
-    assert "± " in md, "two seeds: mean ± std"
+    assert md.index("## Verdict") < md.index("## What was run") < md.index("## Leaderboard")
+    assert "Intervals resample the 2 training seeds" in md
+    assert {"ci_low", "ci_high", "n_images"} <= set(results.columns)
+    with_ci = results.dropna(subset=["ci_low"])
+    assert set(with_ci["metric"]) >= {"recon_mse", "probe_acc", "kmeans_acc", "knn_acc"}
+    assert ((with_ci["ci_low"] <= with_ci["value"] + 1e-6) & (with_ci["value"] <= with_ci["ci_high"] + 1e-6)).all()
+    summary = pd.read_csv(out / "summary.csv")
+    assert (summary.loc[summary["metric"] == "recon_mse", "n_seeds"] == 2).all()
+    assert "<small class=\"ci\">[" in html, "the HTML shows each interval under its value"
 
     # the second run finds every cell finished: nothing is trained or evaluated again
     mtimes = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.pt")}
@@ -177,3 +196,34 @@ def test_the_run_records_its_wall_time_peak_memory_and_evaluation_share(tmp_path
     assert 0 < cost["eval_share"] < 1 and cost["wall_seconds"] > 0
     assert 100 < cost["peak_rss_mb"] < 24 * 1024  # torch alone needs more than 100 MB
     assert f"peak memory {cost['peak_rss_mb'] / 1024:.2f} GB" in (out / "report.md").read_text()
+
+
+def test_report_only_and_the_sweep_index_import_no_torch(tmp_path):
+    """The report is rebuilt from the results directory alone: a fresh interpreter that rebuilds
+    a run's report and a sweep's index never imports torch (nor the models or evaluators)."""
+    import subprocess
+    import sys
+
+    run, sweep = tmp_path / "run", tmp_path / "sweep"
+    small = ["--epochs", "1", "--latent-dim", "4", "--models", "dense_ae,pca", "--limit", "200",
+             "--evaluators", "reconstruction,kmeans,probe", "-q"]
+    assert main(["--dataset", "digits", "--out", str(run), *small]) == 0
+    code = ("import sys; from bench.cli import main\n"
+            "for out in sys.argv[1:]:\n"
+            "    assert main(['--report-only', '--out', out, '-q']) == 0\n"
+            "leaked = [m for m in sys.modules if m.split('.')[0] in ('torch', 'models', 'torchvision')"
+            " or m.startswith('bench.evaluators') or m in ('bench.model_api', 'bench.plugins')]\n"
+            "assert not leaked, leaked\n")
+    before = (run / "report.md").read_text()
+    proc = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (run / "report.md").read_text() == before
+    from bench.sweep import run_sweep  # noqa: F401 (a sweep's index too)
+    (sweep / "digits").mkdir(parents=True)
+    import shutil
+    shutil.copytree(run, sweep / "digits", dirs_exist_ok=True)
+    (sweep / "sweep.json").write_text(json.dumps({"datasets": ["digits", "kmnist"], "config": json.loads(
+        (run / "run.json").read_text())["config"]}))
+    proc = subprocess.run([sys.executable, "-c", code, str(sweep)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "digits" in (sweep / "report.md").read_text()

@@ -4,7 +4,8 @@ import pytest
 import torch
 from sklearn.decomposition import PCA as SkPCA
 
-from bench.model_api import Autoencoder, build_model, load_all_models
+from bench.model_api import Autoencoder, build_model
+from bench.plugins import load_all_models
 
 REGISTRY = load_all_models()
 ALL = REGISTRY.names("*")

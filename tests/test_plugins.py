@@ -102,7 +102,8 @@ def test_plugin_with_the_wrong_protocol_fails_its_cells_only(tmp_path):
 
 def test_editing_a_model_file_changes_its_cache_key(tmp_path):
     from bench.config import RunConfig
-    from bench.model_api import MODELS, load_plugin_file, model_fingerprint
+    from bench.model_api import MODELS, model_fingerprint
+    from bench.plugins import load_plugin_file
 
     keys = []
     for version in ("", "# edited\n"):
@@ -122,7 +123,8 @@ def test_workers_load_only_the_plugin_files_of_the_run(tmp_path):
     """A long-lived process that loaded two versions of one plugin model, one after the other,
     can still run a parallel grid: each worker loads only the file the run's model comes from."""
     from bench.cli import main
-    from bench.model_api import MODELS, load_plugin_file
+    from bench.model_api import MODELS
+    from bench.plugins import load_plugin_file
 
     for version in ("", "# edited\n"):
         plugin = tmp_path / f"v{version != ''}" / "tiny_ae.py"
@@ -137,3 +139,40 @@ def test_workers_load_only_the_plugin_files_of_the_run(tmp_path):
     finally:
         MODELS.remove("tiny_ae")
     assert_in_results(out, "tiny_ae")
+
+
+def readme_evaluator_code() -> str:
+    section = (ROOT / "README.md").read_text().split("## Add an evaluator", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def test_readme_evaluator_as_a_plugin_file_in_worker_processes(tmp_path):
+    plugin = tmp_path / "my_eval.py"
+    plugin.write_text(readme_evaluator_code())
+    out = tmp_path / "out"
+    proc = run_all(["--plugin", str(plugin), "--models", "dense_ae,pca", "--workers", "2",
+                    "--out", str(out), *RUN[:-3], "--evaluators", "reconstruction,silhouette", "-q"])
+    assert proc.returncode == 0, proc.stderr
+    results = pd.read_csv(out / "results.csv")
+    sil = results[results["metric"] == "silhouette"]
+    assert set(sil["model"]) == {"dense_ae", "pca"} and sil["value"].between(-1, 1).all()
+    assert (sil["ci_low"] < sil["value"]).all() and (sil["value"] < sil["ci_high"]).all()
+    md = (out / "report.md").read_text()
+    assert "silhouette ↑" in md.split("## Leaderboard", 1)[1].split("###", 1)[0], "a leaderboard column"
+    assert "silhouette: mean silhouette of 2,000 random test codes" in md, "its help line"
+
+
+def test_readme_evaluator_as_an_installed_package_entry_point(tmp_path):
+    site = tmp_path / "site"
+    (site / "my_package").mkdir(parents=True)
+    (site / "my_package" / "__init__.py").write_text("")
+    (site / "my_package" / "my_eval.py").write_text(readme_evaluator_code())
+    dist = site / "my_package-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my_package\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[aebench.evaluators]\nsilhouette = my_package.my_eval\n")
+    out = tmp_path / "out"
+    proc = run_all(["--models", "pca", "--out", str(out), *RUN[:-3], "--evaluators", "silhouette", "-q"],
+                   {"PYTHONPATH": str(site)})
+    assert proc.returncode == 0, proc.stderr
+    assert "silhouette" in set(pd.read_csv(out / "results.csv")["metric"])

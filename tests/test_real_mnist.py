@@ -5,7 +5,7 @@ import pytest
 
 from bench.cli import main
 from bench.data import load_dataset
-from bench.model_api import load_all_models
+from bench.plugins import load_all_models
 
 pytestmark = pytest.mark.slow
 
@@ -40,4 +40,4 @@ def test_end_to_end_on_real_mnist_with_limit(tmp_path):
     assert (recon > 0).all() and (recon < 0.12).all()
     report = (out / "report.md").read_text()
     assert "mnist, 2,000 training / 2,000 test images" in report
-    assert "judge classifier" in report and {"fid_judge", "ood_auroc_flipped", "knn_acc"} <= set(results.metric)
+    assert "judge classifier" in report and {"fid_judge", "ood_auroc_rotated", "knn_acc"} <= set(results.metric)

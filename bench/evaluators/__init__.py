@@ -1,23 +1,30 @@
 """The evaluator protocol and registry.
 
-Why: an evaluator sees codes computed once per trained model (`EvalContext`), returns metrics that
-each carry their direction, and has a `version` that is part of its cache key, so changing what a
-metric means invalidates stale results instead of mixing them into a report.
+Why: an evaluator sees codes computed once per trained model (`EvalContext`), returns metrics,
+and has a `version` that is part of its cache key, so changing what a metric means invalidates
+stale results instead of mixing them into a report. It also *describes* every metric it returns
+(`MetricSpec`: direction, column group, help, headline or diagnostic, how its interval is
+computed) and, for a task, its report section and figures: the runner stores these cards in
+run.json and the report derives everything from them, so adding an evaluator is one file.
 
     @register_evaluator("kmeans")
-    class KMeansEval(Evaluator): version = 1; def evaluate(self, ctx): ...
+    class KMeansEval(Evaluator):
+        version = 1
+        metrics = (MetricSpec("kmeans_acc", True, "k-means accuracy", group="clustering"),)
+        def evaluate(self, ctx): return EvalResult([self.metric("kmeans_acc", 0.8)])
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench.registry import Registry
+from bench.cards import FigureSpec, MetricSpec  # noqa: F401 (part of the protocol)
+from bench.registry import Registry, load_entry_points
 
 EVALUATORS = Registry("evaluator")
 
@@ -41,6 +48,7 @@ class Metric:
 class EvalResult:
     metrics: list[Metric]
     artifacts: dict[str, np.ndarray] = field(default_factory=dict)  # arrays for the report's figures
+    per_image: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> outcome per test image
 
 
 @dataclass
@@ -88,20 +96,53 @@ class Evaluator:
     needs_decoder: bool = False   # skipped for models without a decoder (the raw-pixel row)
     needs_judge: bool = False     # the runner trains the judge classifier (before or beside the cells)
     default: bool = True          # run unless --evaluators names a set without it
+    metrics: tuple[MetricSpec, ...] = ()   # every metric `evaluate` may return
+    task: str = ""                # a report section of its own ("denoising"), or the leaderboard
+    task_help: tuple[str, ...] = ()        # extra lines for that section
+    figures: tuple[FigureSpec, ...] = ()   # drawn in that section (or under Figures)
+    order: int = 50               # where its columns, section and verdict lines go (low: first)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         raise NotImplementedError
+
+    def spec(self, metric: str) -> MetricSpec:
+        """The declared spec of `metric`; an undeclared metric is the evaluator's bug."""
+        for spec in self.metrics:
+            if spec.matches(metric):
+                return spec
+        raise ValueError(f"evaluator {self.name!r} returned {metric!r}, which it does not declare "
+                         f"in `metrics` (declared: {', '.join(s.name for s in self.metrics)})")
+
+    def metric(self, name: str, value: float) -> Metric:
+        """A result of this evaluator, its direction taken from the declaration."""
+        return Metric(name, float(value), self.spec(name).higher_is_better)
+
+    @classmethod
+    def card(cls) -> dict:
+        """What the report needs to know about this evaluator, as JSON (stored in run.json)."""
+        return {"version": cls.version, "description": EVALUATORS.get(cls.name).description,
+                "order": cls.order,
+                "task": cls.task, "task_help": list(cls.task_help),
+                "metrics": [asdict(m) for m in cls.metrics],
+                "figures": [asdict(f) for f in cls.figures]}
 
 
 _loaded = False
 
 
+ENTRY_POINT_GROUP = "aebench.evaluators"
+
+
 def load_all_evaluators() -> Registry:
-    """Import every evaluator module in this package (each registers itself)."""
+    """Import every evaluator module in this package (each registers itself), then the
+    `aebench.evaluators` entry points of installed packages."""
     global _loaded
     if not _loaded:
+        from bench.plugins import plugin_errors
+
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             if not info.name.startswith("_"):
                 importlib.import_module(f"{__name__}.{info.name}")
+        load_entry_points(ENTRY_POINT_GROUP, "evaluator", plugin_errors)
         _loaded = True
     return EVALUATORS

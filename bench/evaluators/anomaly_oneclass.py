@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.evaluators import EvalContext, EvalResult, Evaluator, Metric, register_evaluator
+from bench.evaluators import (EvalContext, EvalResult, Evaluator, FigureSpec, MetricSpec,
+                              register_evaluator)
 from bench.evaluators._anomaly import auroc, reconstruction_scores
 
 
@@ -23,8 +24,19 @@ from bench.evaluators._anomaly import auroc, reconstruction_scores
                     "about doubles training time)")
 class OneClassAnomaly(Evaluator):
     version = 1
+    order = 55
     needs_decoder = True
     default = False
+    task = "anomaly detection"
+    metrics = (
+        MetricSpec("anomaly_auroc_mean", True, "one-class protocol (opt-in): for each digit a "
+                   "fresh model trained on that digit only scores the whole test set, its own "
+                   "digit being normal; mean AUROC over the ten digits", group="anomaly detection"),
+        MetricSpec("anomaly_auroc_<digit>", True, "the one-class AUROC with that digit normal",
+                   group="anomaly detection"),
+    )
+    figures = (FigureSpec("figures/oneclass.png", "bench.task_figures:oneclass_heatmap",
+                          "One-class anomaly detection: AUROC per model and normal digit."),)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         from bench.model_api import build_model
@@ -41,6 +53,6 @@ class OneClassAnomaly(Evaluator):
             model.eval()
             scores = reconstruction_scores(model, ctx.x_test)
             normal = ctx.y_test == digit
-            metrics.append(Metric(f"anomaly_auroc_{digit}", auroc(scores[normal], scores[~normal]), True))
+            metrics.append(self.metric(f"anomaly_auroc_{digit}", auroc(scores[normal], scores[~normal])))
         mean = float(np.mean([m.value for m in metrics]))
-        return EvalResult([Metric("anomaly_auroc_mean", mean, True), *metrics])
+        return EvalResult([self.metric("anomaly_auroc_mean", mean), *metrics])

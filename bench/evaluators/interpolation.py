@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.evaluators import (EvalContext, EvalResult, Evaluator, Metric, register_evaluator,
-                              to_uint8)
+from bench.evaluators import (EvalContext, EvalResult, Evaluator, FigureSpec, MetricSpec,
+                              register_evaluator, to_uint8)
 
 STEPS = 10
 N_RANDOM = 64
@@ -41,9 +41,20 @@ def line_codes(z: np.ndarray, index_pairs: np.ndarray, steps: int = STEPS) -> np
 @register_evaluator("interpolation", description="Decode straight latent lines between test digits; "
                     "judge confidence along the path")
 class Interpolation(Evaluator):
-    version = 1
+    version = 2
+    order = 65
     needs_decoder = True
     needs_judge = True
+    task = "generation"
+    metrics = (MetricSpec("interp_confidence", True, "the judge's mean top-class probability at "
+                          "the interior points of straight latent lines between pairs of test "
+                          "digits (a 3 to a 7, and 64 random pairs): does the path stay among "
+                          "digits? Its interval resamples the pairs", group="generation",
+                          interval="mean"),)
+    figures = (FigureSpec("figures/interpolation.png", "bench.task_figures:interpolation_strips",
+                          "Latent interpolation: each strip decodes ten evenly spaced points on "
+                          "the straight line between the codes of two test digits (first column: "
+                          "a 3 to a 7)."),)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         judge, _, _ = ctx.judge()
@@ -53,5 +64,7 @@ class Interpolation(Evaluator):
         images = ctx.decode(lines.reshape(n * steps, d))
         confidence = judge.probs(images).max(axis=1).reshape(n, steps)
         strips = to_uint8(images.reshape(n, steps, *images.shape[1:])[:N_SHOWN])
-        return EvalResult([Metric("interp_confidence", float(confidence[:, 1:-1].mean()), True)],
-                          {"strips": strips, "pairs": index_pairs[:N_SHOWN]})
+        per_pair = confidence[:, 1:-1].mean(axis=1).astype(np.float32)
+        return EvalResult([self.metric("interp_confidence", per_pair.mean(dtype=np.float64))],
+                          {"strips": strips, "pairs": index_pairs[:N_SHOWN]},
+                          per_image={"interp_confidence": per_pair})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.evaluators import EvalContext, EvalResult, Evaluator, Metric, register_evaluator
+from bench.evaluators import EvalContext, EvalResult, Evaluator, MetricSpec, register_evaluator
 from bench.evaluators._neighbours import nearest
 
 K = 10
@@ -17,11 +17,15 @@ K = 10
 
 @register_evaluator("knn", description="k-nearest-neighbour (k=10) accuracy of test codes against training codes")
 class KNearestNeighbours(Evaluator):
-    version = 2
+    version = 3
+    order = 35
+    metrics = (MetricSpec("knn_acc", True, "accuracy of a 10-nearest-neighbour vote among the "
+                          "training codes: do neighbours in the code share a digit?",
+                          group="probing", verdict="neighbours (k-NN)", cheap=True, interval="mean"),)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
-        predicted = knn_predict(ctx.z_train, ctx.y_train, ctx.z_test, K)
-        return EvalResult([Metric("knn_acc", float(np.mean(predicted == ctx.y_test)), True)])
+        correct = (knn_predict(ctx.z_train, ctx.y_train, ctx.z_test, K) == ctx.y_test).astype(np.int8)
+        return EvalResult([self.metric("knn_acc", correct.mean())], per_image={"knn_acc": correct})
 
 
 def knn_predict(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, k: int) -> np.ndarray:
