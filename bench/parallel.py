@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from bench.config import CellConfig, RunConfig
@@ -31,17 +31,21 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def init_worker(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str],
-                parent: int | None) -> None:
-    """Load models, plugins, evaluators and data once per worker (pool process or Ray worker)."""
+                parent: int | None, status_queue=None) -> None:
+    """Load models, plugins, evaluators and data once per worker (pool process or Ray worker);
+    with `status_queue`, what the worker is doing goes to the main process's progress display."""
     import torch
+
+    from bench.progress import send_status_to
 
     from bench.data import load_dataset, to_float
     from bench.evaluators import load_all_evaluators
-    from bench.model_api import load_all_models, load_plugin_file
+    from bench.plugins import load_all_models, load_plugin_file
 
     if parent is not None:  # Ray manages its own workers' lifetime
         threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     torch.set_num_threads(1)
+    send_status_to(status_queue)
     load_all_models()
     for path in plugin_files:
         load_plugin_file(path)
@@ -67,17 +71,19 @@ SINGLE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,
-                 workers: int, files: list[str]) -> list:
+                 workers: int, files: list[str], status_queue=None):
+    """Yield each cell's report as it finishes (for the progress display), in finishing order."""
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/torch init can hang
     saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
     os.environ.update(SINGLE_THREAD_ENV)
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
                                  initargs=(cfg, files, [e.name for e in evaluators],
-                                           os.getpid())) as pool:
+                                           os.getpid(), status_queue)) as pool:
             futures = [pool.submit(run_in_worker, str(out), c.to_dict(), cfg.force, shared) for c in cells]
             try:
-                return [f.result() for f in futures]
+                for future in as_completed(futures):
+                    yield future.result()
             except KeyboardInterrupt:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise

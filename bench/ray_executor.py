@@ -37,7 +37,8 @@ def _cell_task(cfg: RunConfig, out: str, cell: dict, evaluator_names: list[str],
 
 
 def run_ray(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,
-            plugin_files: list[str]) -> list:
+            plugin_files: list[str]):
+    """Yield each cell's report as its task finishes."""
     ray = require_ray()
     started_here = not ray.is_initialized()
     if started_here:
@@ -52,7 +53,10 @@ def run_ray(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shar
         refs = [task.remote(cfg, str(Path(out).resolve()), c.to_dict(), names, shared, plugin_files)
                 for c in cells]
         try:
-            return ray.get(refs)
+            pending = refs
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield ray.get(done[0])
         except KeyboardInterrupt:
             for ref in refs:
                 ray.cancel(ref, force=True)

@@ -28,6 +28,7 @@ from bench.data import DATASETS, ImageData, default_data_root, load_dataset, to_
 from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evaluators
 from bench.model_api import Autoencoder, build_model, model_fingerprint
 from bench.plugins import load_all_models, plugin_files_for
+from bench.progress import RunProgress, status
 from bench.store import CellStore, StoreError, read_run_manifest, write_run_manifest
 from bench.train import pick_device, seed_everything, train
 
@@ -60,6 +61,7 @@ class RunOutcome:
 @dataclass
 class CellReport:
     """What one cell did, small enough to send back from a worker process."""
+    cell: str = ""            # its directory name (CellConfig.dirname)
     trained: int = 0
     evaluated: int = 0
     failure: str | None = None
@@ -76,7 +78,7 @@ def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
     cell = CellStore(out, cell_cfg)
     if force:
         cell.reset()
-    report = CellReport()
+    report = CellReport(cell=cell_cfg.dirname)
     try:
         run_cell(cell, data, x_train, x_test, evaluators, report, shared)
     except Exception as exc:  # a failed cell is a result, not the end of the run
@@ -152,19 +154,28 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
         manifest["judge"] = Path(shared.judge_dir).name  # which judge scored this run (report)
     manifest["workers"] = workers if cfg.executor == "local" else 1
     manifest["executor"] = cfg.executor
+    files = plugin_files_for(models, [e.name for e in evaluators])
+    status_queue = None
     if cfg.executor == "ray":
         from bench.ray_executor import run_ray
-        reports = run_ray(cfg, out, longest_first(cells), evaluators, shared, plugin_files_for(models, [e.name for e in evaluators]))
+        reports = run_ray(cfg, out, longest_first(cells), evaluators, shared, files)
     elif workers > 1:
+        import multiprocessing
+
         from bench.parallel import run_parallel
-        reports = run_parallel(cfg, out, longest_first(cells), evaluators, shared, workers,
-                               plugin_files_for(models, [e.name for e in evaluators]))
+        status_queue = multiprocessing.get_context("spawn").Queue()
+        reports = run_parallel(cfg, out, longest_first(cells), evaluators, shared, workers, files,
+                               status_queue)
     else:
         x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
         reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators, shared)
                    for c in cells)
-    for report in reports:
-        outcome.merge(report, timings)
+    by_name = {c.dirname: c for c in cells}
+    headline = [s.name for e in sorted(evaluators, key=lambda e: e.order) for s in e.metrics if s.headline]
+    with RunProgress(len(cells), workers_queue=status_queue) as progress:
+        for report in reports:
+            outcome.merge(report, timings)
+            progress.cell_done(cell_line(CellStore(out, by_name[report.cell]), report, headline))
     if judge_thread is not None:
         judge_thread.join()
     manifest["cost"] = run_cost(timings, time.perf_counter() - wall_start)
@@ -186,6 +197,20 @@ def longest_first(cells: list[CellConfig]) -> list[CellConfig]:
     depend on the order: every cell is seeded on its own."""
     registry = load_all_models()
     return sorted(cells, key=lambda c: FAMILY_COST.get(registry.get(c.model).meta.get("family"), 1))
+
+
+def cell_line(cell: CellStore, report: CellReport, headline: list[str]) -> str:
+    """One line per finished cell, for a person: what it did, what it cost, how it scored."""
+    c = cell.cfg
+    name = f"{c.model} z{c.latent_dim} s{c.seed}"
+    if report.failure:
+        return f"{name}: FAILED: {report.failure.split(': ', 1)[-1]}"
+    done = f"trained in {report.timings.get('train', 0.0):.0f} s" if report.trained else "trained earlier"
+    evaluation = sum(v for k, v in report.timings.items() if k.startswith("eval:"))
+    values = {m["metric"]: m["value"] for record in cell.evals() for m in record["metrics"]}
+    scores = ", ".join(f"{m} {values[m]:.4g}" for m in headline if m in values)
+    return (f"{name}: {done}, {report.evaluated} evaluations in {evaluation:.0f} s"
+            + (f"; {scores}" if scores else ""))
 
 
 def run_cost(timings: dict[str, float], wall_seconds: float) -> dict:
@@ -251,6 +276,7 @@ def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.devi
         return shared, thread
     start = time.perf_counter()
     _phase("judge", ensure_judge, out, data, device, cache)
+    status("")
     timings["judge"] = time.perf_counter() - start
     return shared, None
 
@@ -267,6 +293,7 @@ def _judge_in_background(out: Path, data: ImageData, device: torch.device, cache
     except Exception:  # recorded in failed.json: the waiting evaluators fail with the reason
         log.exception("the judge classifier could not be trained")
     finally:
+        status("")  # the judge is done: off the progress display
         timings["judge (beside the cells)"] = time.perf_counter() - start
         torch.set_num_threads(threads)
 
@@ -312,6 +339,8 @@ def check_against_data(cfg: RunConfig, data: ImageData) -> None:
 def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: torch.Tensor,
              evaluators: list[Evaluator], report: CellReport, shared: SharedInputs) -> None:
     c = cell.cfg
+    name = f"{c.model} z{c.latent_dim} s{c.seed}"
+    status(f"{name}: starting")
     cell.begin()
     seed_everything(c.seed)
     model = _phase("build", build_model, c.model, data.input_shape, c.latent_dim).to(x_train.device)
@@ -333,11 +362,13 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
     pending.sort(key=lambda e: e.needs_judge)  # last: the judge may still be training
     if not pending:
         return
+    status(f"{name}: encoding")
     z_train, z_test = codes(cell, model, x_train, x_test)
     report.add_time("embed", time.perf_counter() - start)
     ctx = EvalContext(model, x_test, z_train, z_test, data.y_train, data.y_test, c.seed,
                       x_train=x_train, cell=c, judge_dir=shared.judge_dir, outliers=shared.outliers)
     for evaluator in pending:
+        status(f"{name}: {evaluator.name}")
         start = time.perf_counter()
         seed_everything(c.seed)
         result = _phase(f"evaluate:{evaluator.name}", evaluator.evaluate, ctx)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
-import sys
 import time
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from bench.progress import status
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +75,8 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
     order = torch.Generator().manual_seed(seed)
     n = len(x_train)
     history = []
-    bar = tqdm(range(1, epochs + 1), desc=desc, unit="epoch", leave=False,
-               disable=not sys.stderr.isatty() or bool(os.environ.get("AEBENCH_QUIET")))
-    for epoch in bar:
+    for epoch in range(1, epochs + 1):
+        status(f"{desc}: epoch {epoch}/{epochs}")  # the run's progress display, if any
         start = time.perf_counter()
         sums: dict[str, torch.Tensor] = {}
         perm = torch.randperm(n, generator=order).to(device)
@@ -101,7 +98,6 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
             raise DivergedError(epoch, means)
         seconds = time.perf_counter() - start
         history.append({"epoch": epoch, **means, "seconds": seconds, "images_per_s": n / seconds})
-        bar.set_postfix(loss=f"{means['loss']:.2f}")
         log.debug("%s epoch %d: %s", desc, epoch, means)
     model.eval()
     return history
