@@ -19,8 +19,15 @@ log = logging.getLogger("aebench")
 DEFAULTS = RunConfig()
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line starting `error:` (exit 2), like every other."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="run_all.py", description="Train autoencoders uniformly on MNIST and compare their codes.")
     p.add_argument("--models", default="*", help="comma-separated fnmatch patterns (default: all)")
     p.add_argument("--exclude", default="", help="comma-separated patterns to leave out")
@@ -129,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, its one error line printed)
+        return exc.code
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     if args.report_only:  # from the results directory alone: no plugins, models or torch

@@ -19,6 +19,7 @@ from pathlib import Path
 
 # Bump when a change to training or data handling makes old cells incomparable.
 CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off)
+MAX_EPOCHS = 10_000  # a typo like --epochs 80000 would otherwise run for weeks
 # Cell options added later, with their defaults (left out of the cache key at the default).
 LATER_OPTIONS = {"amp": False}
 
@@ -89,7 +90,7 @@ class RunConfig:
             raise ConfigError("--dataset needs at least one dataset")
         if len(set(self.datasets)) != len(self.datasets):
             raise ConfigError(f"--dataset names a dataset twice: {','.join(self.datasets)}")
-        _positive("--epochs", self.epochs)
+        _positive("--epochs", self.epochs, MAX_EPOCHS)
         _positive("--batch-size", self.batch_size)
         if not self.latent_dims:
             raise ConfigError("--latent-dim needs at least one size")
@@ -98,8 +99,8 @@ class RunConfig:
         if not self.seeds:
             raise ConfigError("--seeds needs at least one seed")
         for seed in self.seeds:
-            if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-                raise ConfigError(f"--seeds takes non-negative integers, got {seed!r}")
+            if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+                raise ConfigError(f"--seeds takes integers from 0 to 2**32 - 1, got {seed!r}")
         if self.limit is not None:
             _positive("--limit", self.limit)
         if self.workers != "auto":
@@ -110,7 +111,7 @@ class RunConfig:
             raise ConfigError(f"amp must be true or false, got {self.amp!r}")
         if self.ray_address and self.executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 10):
+        if not (isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and 0 < self.lr < 10):
             raise ConfigError(f"learning rate must be in (0, 10), got {self.lr!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
@@ -141,9 +142,11 @@ class RunConfig:
         return asdict(self)
 
 
-def _positive(flag: str, value) -> None:
+def _positive(flag: str, value, most: int | None = None) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
+    if most is not None and value > most:
+        raise ConfigError(f"{flag} {value} is more than this benchmark allows ({most:,})")
 
 
 # TOML keys -> (RunConfig field, expected type). Lists may also be given as comma strings.
@@ -165,6 +168,10 @@ def read_toml(path: str | Path) -> dict:
         raw = tomllib.loads(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     table = raw.get("run", raw)  # accept a [run] table or top-level keys
@@ -215,7 +222,7 @@ def cpu_cores() -> int:
 
 def effective_workers(workers: int | str, n_cells: int, on_cpu: bool) -> int:
     """`--workers auto`: a single-thread process per core, no more than there are cells; on a
-    GPU one process (the device is the shared resource)."""
+    GPU one process (the device is the shared resource). Never more processes than cells."""
     if workers != "auto":
-        return int(workers)
+        return max(1, min(int(workers), n_cells))
     return max(1, min(cpu_cores(), n_cells)) if on_cpu else 1

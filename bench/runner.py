@@ -330,6 +330,10 @@ def check_against_data(cfg: RunConfig, data: ImageData) -> None:
     if cfg.limit is not None and (cfg.limit > len(data.x_train) or cfg.limit > len(data.x_test)):
         raise ConfigError(f"--limit {cfg.limit} is larger than {data.name} "
                           f"({len(data.x_train)} train / {len(data.x_test)} test images)")
+    n_train = min(cfg.limit or len(data.x_train), len(data.x_train))
+    if cfg.batch_size > n_train:
+        raise ConfigError(f"--batch-size {cfg.batch_size} is larger than the training set "
+                          f"({n_train} images of {data.name})")
     for dim in cfg.latent_dims:
         if dim > data.n_pixels:
             raise ConfigError(f"--latent-dim {dim} is larger than the input "

@@ -1,0 +1,152 @@
+"""Every usage error exits 2 with one line starting `error:` and writes nothing (issue #18).
+
+The table of bad inputs in the README is generated from BAD_INPUTS by this file and checked
+against it here, so it cannot drift: `python -m tests.test_bad_inputs` rewrites it.
+"""
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"
+FILES = {  # made in the working directory before each case
+    "typo.toml": "[run]\nepoch = 3\n",
+    "wrong_type.toml": "[run]\nepochs = \"three\"\n",
+    "broken.toml": "[run\nepochs = 3\n",
+    "a_directory.toml/": None,
+    "not_a_dir": "",
+    "old_run/run.json": '{"store_format": 1}',
+}
+# (what is wrong, the arguments, a piece of the message); every case also gets --out fresh_out
+BAD_INPUTS = [
+    ("unknown model", ["--models", "conv_aa"], "Did you mean 'conv_ae'"),
+    ("empty model list", ["--models", ""], "--models needs at least one"),
+    ("everything excluded", ["--models", "*vae", "--exclude", "*"], "no model matches"),
+    ("unknown evaluator", ["--evaluators", "kmean"], "Did you mean 'kmeans'"),
+    ("empty evaluator list", ["--evaluators", ","], "--evaluators needs at least one"),
+    ("unknown dataset", ["--dataset", "mnits"], "Did you mean 'mnist'"),
+    ("dataset twice", ["--dataset", "mnist,mnist"], "names a dataset twice"),
+    ("zero epochs", ["--epochs", "0"], "--epochs must be a positive integer"),
+    ("negative epochs", ["--epochs", "-3"], "--epochs must be a positive integer"),
+    ("huge epochs", ["--epochs", "80000"], "more than this benchmark allows"),
+    ("epochs not a number", ["--epochs", "many"], "expected an integer"),
+    ("negative batch size", ["--batch-size", "-5"], "--batch-size must be a positive integer"),
+    ("batch larger than the data", ["--dataset", "digits", "--batch-size", "100000"],
+     "larger than the training set"),
+    ("learning rate NaN", ["--lr", "nan"], "learning rate must be in (0, 10)"),
+    ("learning rate negative", ["--lr", "-0.1"], "learning rate must be in (0, 10)"),
+    ("learning rate not a number", ["--lr", "fast"], "invalid float value"),
+    ("latent size zero", ["--latent-dim", "0"], "--latent-dim must be a positive integer"),
+    ("latent size above the pixels", ["--dataset", "digits", "--latent-dim", "65"],
+     "larger than the input"),
+    ("limit zero", ["--limit", "0"], "--limit must be a positive integer"),
+    ("limit above the data", ["--dataset", "digits", "--limit", "100000"], "larger than digits"),
+    ("negative seed", ["--seeds", "-1"], "--seeds takes integers from 0"),
+    ("huge seed", ["--seeds", str(2**40)], "--seeds takes integers from 0"),
+    ("seed not a number", ["--seeds", "0,x"], "expected an integer"),
+    ("zero workers", ["--workers", "0"], "--workers must be a positive integer"),
+    ("unknown device", ["--device", "tpu"], "--device must be auto, cpu or cuda"),
+    ("unknown executor", ["--executor", "spark"], "invalid choice: 'spark'"),
+    ("Ray address without Ray", ["--ray-address", "127.0.0.1:6379"], "--ray-address needs --executor ray"),
+    ("missing config file", ["--config", "missing.toml"], "does not exist"),
+    ("config is a directory", ["--config", "a_directory.toml"], "is a directory"),
+    ("config key misspelt", ["--config", "typo.toml"], "unknown key 'epoch'. Did you mean 'epochs'?"),
+    ("config value of the wrong type", ["--config", "wrong_type.toml"], "epochs has the wrong type"),
+    ("config not TOML", ["--config", "broken.toml"], "is not valid TOML"),
+    ("--out below a file", ["--out", "not_a_dir/run"], "not_a_dir is a file"),
+    ("--out of another store format", ["--out", "old_run"], "incompatible aebench"),
+]
+if not torch.cuda.is_available():
+    BAD_INPUTS.append(("CUDA on a machine without it", ["--device", "cuda"], "CUDA is not available"))
+
+
+def _make_files(where: Path) -> None:
+    for name, text in FILES.items():
+        path = where / name
+        if name.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+
+
+def run_bad(argv: list[str], where: Path, capsys) -> tuple[int, str]:
+    _make_files(where)
+    before = sorted(p.relative_to(where) for p in where.rglob("*"))
+    args = argv if "--out" in argv else argv + ["--out", "fresh_out"]
+    code = main(args)
+    err = capsys.readouterr().err
+    after = sorted(p.relative_to(where) for p in where.rglob("*"))
+    assert after == before, f"bad usage wrote {set(after) - set(before)}"
+    return code, err
+
+
+@pytest.mark.parametrize("what, argv, message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_exits_2_with_one_error_line_and_writes_nothing(what, argv, message, tmp_path,
+                                                                   monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, err = run_bad(argv, tmp_path, capsys)
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err
+
+
+def table(rows: list[tuple[str, list[str], int, str]]) -> str:
+    def cell(text: str) -> str:
+        text = text if len(text) <= 110 else text[:107] + "..."
+        return text.replace("|", "\\|")
+    lines = ["| bad input | command | exit | what the user sees |", "|---|---|---|---|"]
+    for what, argv, code, err in rows:
+        command = "run_all.py " + " ".join(a if a and " " not in a else repr(a) for a in argv)
+        lines.append(f"| {what} | `{cell(command)}` | {code} | `{cell(err.strip())}` |")
+    return "\n".join(lines)
+
+
+def generated_table(where: Path, capsys) -> str:
+    rows = []
+    for what, argv, _ in BAD_INPUTS:
+        code, err = run_bad(argv, where, capsys)
+        rows.append((what, argv, code, err))
+    return table(rows)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the README's table was made without CUDA")
+def test_the_readme_shows_the_generated_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split(START, 1)[1].split(END, 1)[0].strip()
+    assert shown == generated_table(tmp_path, capsys), \
+        "README's bad-input table is stale: run `python -m tests.test_bad_inputs` to regenerate it"
+
+
+if __name__ == "__main__":  # regenerate the README's table
+    import tempfile
+
+    class _Capture:  # what capsys gives, for a plain script
+        def readouterr(self):
+            value = sys.stderr.getvalue()
+            sys.stderr.seek(0)
+            sys.stderr.truncate()
+            return type("Out", (), {"err": value})()
+
+    import io
+
+    os.environ.setdefault("AEBENCH_QUIET", "1")
+    with tempfile.TemporaryDirectory() as where:
+        os.chdir(where)
+        real, sys.stderr = sys.stderr, io.StringIO()
+        try:
+            text = generated_table(Path(where), _Capture())
+        finally:
+            sys.stderr = real
+    readme = (ROOT / "README.md").read_text()
+    head, rest = readme.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    (ROOT / "README.md").write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    print(f"README.md: {len(BAD_INPUTS)} bad inputs")
