@@ -20,6 +20,7 @@ from pathlib import Path
 # Bump when a change to training or data handling makes old cells incomparable.
 CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off)
 MAX_EPOCHS = 10_000  # a typo like --epochs 80000 would otherwise run for weeks
+MAX_BATCH = 1 << 20  # a larger batch is a typo (and would not fit in memory)
 # Cell options added later, with their defaults (left out of the cache key at the default).
 LATER_OPTIONS = {"amp": False}
 
@@ -91,7 +92,7 @@ class RunConfig:
         if len(set(self.datasets)) != len(self.datasets):
             raise ConfigError(f"--dataset names a dataset twice: {','.join(self.datasets)}")
         _positive("--epochs", self.epochs, MAX_EPOCHS)
-        _positive("--batch-size", self.batch_size)
+        _positive("--batch-size", self.batch_size, MAX_BATCH)  # above the data: one full batch
         if not self.latent_dims:
             raise ConfigError("--latent-dim needs at least one size")
         for dim in self.latent_dims:

@@ -19,6 +19,7 @@ interval of an accuracy, and `scipy.stats.bootstrap` itself).
 """
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import numpy as np
@@ -37,6 +38,7 @@ class Resampler:
     def __init__(self, n_seeds: int, n_boot: int = N_BOOT, seed: int = PLAN_SEED):
         self.n_seeds, self.n_boot, self.seed = n_seeds, n_boot, seed
         self._weights = lru_cache(maxsize=8)(self._draw)
+        self._tables: dict[bytes, np.ndarray] = {}  # k-means' four scores share one clustering
 
     def _draw(self, n: int, salt: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, salt, n])
@@ -81,17 +83,25 @@ class Resampler:
         if kind == "":
             return np.full(self.n_boot, float(outcome))
         values = np.asarray(outcome["values"])
-        if kind == "mean":
+        if kind == "mean":  # float32: the weights are small integers, the sums need no more
             w = self.image_weights(values.shape[-1])
-            return w @ values.astype(np.float64) / values.shape[-1]
+            return (w @ values.astype(np.float32)).astype(np.float64) / values.shape[-1]
         if kind == "clusters":  # (repeats, n) cluster ids: the score averaged over repeats
             score = CLUSTER_SCORES[outcome["score"]]
-            labels = np.asarray(outcome["labels"])
-            w = self.image_weights(labels.shape[-1])
-            return np.mean([score(weighted_tables(w, labels, c)) for c in np.atleast_2d(values)], axis=0)
+            return np.mean([score(t) for t in self._cluster_tables(values, np.asarray(outcome["labels"]))], axis=0)
         if kind == "auroc":
             return weighted_auroc(self.image_weights(len(values)), values, np.asarray(outcome["labels"]))
         raise ValueError(f"unknown interval kind {kind!r}")
+
+
+    def _cluster_tables(self, clusters: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+        key = hashlib.sha256(np.ascontiguousarray(clusters).tobytes() + labels.tobytes()).digest()
+        if key not in self._tables:
+            w = self.image_weights(labels.shape[-1])
+            if len(self._tables) >= 32:  # a cell's seeds and scores come together: keep a few
+                self._tables.pop(next(iter(self._tables)))
+            self._tables[key] = [weighted_tables(w, labels, c) for c in np.atleast_2d(clusters)]
+        return self._tables[key]
 
 
 def interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -178,5 +188,6 @@ def weighted_auroc(w: np.ndarray, scores: np.ndarray, is_outlier: np.ndarray) ->
     lo = np.searchsorted(neg_scores, scores[pos], side="left")    # normal images strictly below
     hi = np.searchsorted(neg_scores, scores[pos], side="right")   # ... and those tied with it
     pos_w = w[:, pos]
-    wins = (pos_w * (below[:, lo] + below[:, hi]) / 2).sum(axis=1, dtype=np.float64)
+    under = below[:, lo] if np.array_equal(lo, hi) else (below[:, lo] + below[:, hi]) / 2  # ties
+    wins = (pos_w * under).sum(axis=1, dtype=np.float64)
     return wins / (pos_w.sum(axis=1, dtype=np.float64) * below[:, -1])

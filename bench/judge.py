@@ -112,6 +112,18 @@ def is_trained(folder: Path) -> bool:
     return (Path(folder) / "judge.json").exists()  # written last: the "finished" marker
 
 
+def damage(folder: Path) -> str | None:
+    """What is wrong with a trained judge's files (their SHA-256 is in judge.json), or None."""
+    try:
+        info = json.loads((Path(folder) / "judge.json").read_text())
+        for name, digest in info.get("files", {}).items():
+            if atomic.sha256_file(Path(folder) / name) != digest:
+                return f"{name} does not match its SHA-256"
+    except (OSError, ValueError) as exc:
+        return f"judge.json cannot be read ({exc})"
+    return None
+
+
 def cached_judge_folder(cache_root: Path, data: ImageData) -> Path:
     """Where the judge for `data` is kept between results directories."""
     return Path(cache_root) / judge_name(data)
@@ -139,9 +151,16 @@ def adopt_cached_judge(folder: Path, cache: Path | None) -> bool:
     """True when `folder` holds a trained judge, copying it from `cache` first if need be. A
     cached judge that cannot be loaded (a corrupt file) is deleted with a warning, and False
     tells the caller to train a new one."""
+    if is_trained(folder) and (problem := damage(folder)):
+        aside = folder.with_name(folder.name + ".damaged")
+        shutil.rmtree(aside, ignore_errors=True)
+        folder.rename(aside)
+        log.warning("the judge in %s is damaged (%s): moved to %s and replaced", folder, problem, aside)
     if is_trained(folder) or cache is None or not is_trained(cache):
         return is_trained(folder)
     try:
+        if problem := damage(cache):
+            raise ValueError(problem)
         load_judge.__wrapped__(cache)
     except Exception as exc:
         log.warning("the cached judge in %s cannot be loaded (%s: %s); training a new one",
@@ -208,6 +227,7 @@ def _train_judge(folder: Path, data: ImageData, device: torch.device) -> None:
     atomic.write_with(folder / "judge.pt", lambda f: torch.save(judge.state_dict(), f))
     save_npz(folder / "train_features.npz", mu=mu, sigma=sigma)
     atomic.write_json(folder / "judge.json", {
+        "files": {name: atomic.sha256_file(folder / name) for name in ("judge.pt", "train_features.npz")},
         "version": JUDGE_VERSION, "dataset": data.name, "n_train": len(x_train),
         "n_classes": n_classes, "input_shape": list(data.input_shape), "epochs": epochs + 1,
         "test_accuracy": accuracy, "fid_floor": floor, "final_loss": history[-1]["loss"],

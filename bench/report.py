@@ -134,6 +134,10 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cards: Cards,
         first_cells.setdefault(cell.cfg.model, cell)
     blocks += _model_cards(manifest, {m: showcase.get(m, c) for m, c in first_cells.items()})
     blocks.append(Heading("Failed runs"))
+    if manifest.get("repairs"):
+        blocks += [Para("Damaged files found by the last invocation (each stored file carries its "
+                        "SHA-256), moved to the cell's damaged/ folder and recomputed:"),
+                   Bullets(manifest["repairs"])]
     if failures.empty:
         blocks.append(Para("None: every cell trained and was evaluated."))
     else:

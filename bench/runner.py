@@ -29,7 +29,8 @@ from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evalua
 from bench.model_api import Autoencoder, build_model, model_fingerprint
 from bench.plugins import load_all_models, plugin_files_for
 from bench.progress import RunProgress, status
-from bench.store import CellStore, StoreError, read_run_manifest, write_run_manifest
+from bench.store import (CellStore, DamagedManifestError, StoreError, read_record,
+                         read_run_manifest, write_run_manifest)
 from bench.train import pick_device, seed_everything, train
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     trained: int = 0          # cells trained (or fitted) in this invocation, not loaded
     evaluated: int = 0        # evaluator runs done in this invocation
+    repairs: list[str] = field(default_factory=list)  # damaged files moved aside and recomputed
 
     @property
     def exit_code(self) -> int:
@@ -52,6 +54,7 @@ class RunOutcome:
     def merge(self, report: "CellReport", timings: dict[str, float]) -> None:
         self.trained += report.trained
         self.evaluated += report.evaluated
+        self.repairs += report.repairs
         if report.failure:
             self.failures.append(report.failure)
         for key, seconds in report.timings.items():
@@ -62,6 +65,7 @@ class RunOutcome:
 class CellReport:
     """What one cell did, small enough to send back from a worker process."""
     cell: str = ""            # its directory name (CellConfig.dirname)
+    repairs: list[str] = field(default_factory=list)  # damaged files found and recomputed
     trained: int = 0
     evaluated: int = 0
     failure: str | None = None
@@ -75,17 +79,19 @@ def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
                  x_train: torch.Tensor, x_test: torch.Tensor, evaluators: list[Evaluator],
                  shared: "SharedInputs") -> CellReport:
     """Train/fit, embed and evaluate one cell; a failure is recorded, never raised."""
-    cell = CellStore(out, cell_cfg)
-    if force:
-        cell.reset()
+    cell = CellStore(out, cell_cfg, repair=True)
     report = CellReport(cell=cell_cfg.dirname)
     try:
-        run_cell(cell, data, x_train, x_test, evaluators, report, shared)
+        with cell.lock() as waited:  # another run on this --out may be computing it
+            if force and not waited:
+                cell.reset()
+            run_cell(cell, data, x_train, x_test, evaluators, report, shared)
     except Exception as exc:  # a failed cell is a result, not the end of the run
         phase = getattr(exc, "phase", "run")
         log.error("cell %s failed in %s: %s", cell_cfg.dirname, phase, exc)
         cell.fail(phase, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         report.failure = f"{cell_cfg.dirname}: {exc}"
+    report.repairs = cell.repairs
     return report
 
 
@@ -178,6 +184,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
             progress.cell_done(cell_line(CellStore(out, by_name[report.cell]), report, headline))
     if judge_thread is not None:
         judge_thread.join()
+    manifest["repairs"] = outcome.repairs  # shown in the report
     manifest["cost"] = run_cost(timings, time.perf_counter() - wall_start)
     write_run_manifest(out, {**manifest, "timings": timings})  # the report reads it
     start = time.perf_counter()
@@ -315,6 +322,10 @@ def check_out_dir(out: Path) -> None:
     if (out / "run.json").exists():
         try:
             read_run_manifest(out)
+        except DamagedManifestError:  # rewritten by this run; the damaged one is kept aside
+            aside = out / "run.json.damaged"
+            (out / "run.json").replace(aside)
+            log.warning("%s was damaged: moved to %s; this run writes a new one", out / "run.json", aside)
         except StoreError as exc:
             raise ConfigError(f"{exc}; choose another --out") from None
     ancestor = out
@@ -330,10 +341,6 @@ def check_against_data(cfg: RunConfig, data: ImageData) -> None:
     if cfg.limit is not None and (cfg.limit > len(data.x_train) or cfg.limit > len(data.x_test)):
         raise ConfigError(f"--limit {cfg.limit} is larger than {data.name} "
                           f"({len(data.x_train)} train / {len(data.x_test)} test images)")
-    n_train = min(cfg.limit or len(data.x_train), len(data.x_train))
-    if cfg.batch_size > n_train:
-        raise ConfigError(f"--batch-size {cfg.batch_size} is larger than the training set "
-                          f"({n_train} images of {data.name})")
     for dim in cfg.latent_dims:
         if dim > data.n_pixels:
             raise ConfigError(f"--latent-dim {dim} is larger than the input "
@@ -349,7 +356,18 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
     seed_everything(c.seed)
     model = _phase("build", build_model, c.model, data.input_shape, c.latent_dim).to(x_train.device)
     start = time.perf_counter()
-    if cell.trained:
+    pending = [e for e in evaluators if not cell.has_eval(e.name, e.version)
+               and not (e.needs_decoder and not model.has_decoder)]
+    record, problem = cell.inspect("train.json")
+    files_only = record is not None and read_record(cell.dir / "train.json")[1] is None
+    if record is not None and not pending and (problem is None or files_only):
+        # every evaluation is stored: the weights are not needed, not even loaded
+        if problem:
+            log.warning("%s: %s; no evaluation needs the weights now, so they are not retrained "
+                        "(a run that needs them will)", c.dirname, problem)
+        report.add_time("train", time.perf_counter() - start)
+        return
+    if cell.trained:  # verified; damaged weights are moved aside and trained again
         model.load_state_dict(cell.load_state_dict())
     else:
         history = _phase("train", fit_model, model, x_train, c)
@@ -361,13 +379,11 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
     report.add_time("train", time.perf_counter() - start)
     model.eval()
     start = time.perf_counter()
-    pending = [e for e in evaluators if not cell.has_eval(e.name, e.version)
-               and not (e.needs_decoder and not model.has_decoder)]
     pending.sort(key=lambda e: e.needs_judge)  # last: the judge may still be training
     if not pending:
         return
     status(f"{name}: encoding")
-    z_train, z_test = codes(cell, model, x_train, x_test)
+    z_train, z_test = _phase("encode", codes, cell, model, x_train, x_test)
     report.add_time("embed", time.perf_counter() - start)
     ctx = EvalContext(model, x_test, z_train, z_test, data.y_train, data.y_test, c.seed,
                       x_train=x_train, cell=c, judge_dir=shared.judge_dir, outliers=shared.outliers)
@@ -401,6 +417,11 @@ def codes(cell: CellStore, model: Autoencoder, x_train, x_test) -> tuple[np.ndar
     if stored is not None:
         return stored
     z_train, z_test = encode_all(model, x_train), encode_all(model, x_test)
+    if z_train.ndim != 2 or len(z_train) != len(x_train) or len(z_test) != len(x_test):
+        raise ValueError(f"encode returned codes of shape {z_train.shape} for {len(x_train)} "
+                         "images; expected (images, latent_dim)")
+    if not (np.isfinite(z_train).all() and np.isfinite(z_test).all()):
+        raise ValueError("encode returned NaN or infinite codes")
     if z_train.shape[1] <= MAX_STORED_CODE:
         cell.save_embeddings(z_train, z_test)
     return z_train, z_test

@@ -1,19 +1,29 @@
 """The results store: one directory per cell, keyed by its config hash, every file atomic.
 
 Why: a finished cell is never recomputed (resume is the default), a killed run never leaves a file
-that looks finished, and the report is rebuilt from these files alone.
+that looks finished, and the report is rebuilt from these files alone. Every record that marks
+something finished (train.json, embeddings.json, eval_<name>.json) carries the SHA-256 of the
+files it declares and of its own content; a record or file that does not verify is *damaged*:
+the runner moves it aside into the cell's `damaged/` folder (kept for inspection, named in the
+log and the report) and recomputes only that part, and a reader skips it.
 
     <out>/run.json                      the run's config, its cells, environment, phase timings
     <out>/cells/<model>-z32-s0-<hash>/  config.json, model.pt, history.csv, train.json,
-                                        embeddings.npz, eval_<name>.json, art_<name>.npz,
-                                        outcomes_<name>.npz (per-image outcomes), error.txt
+                                        embeddings.npz + embeddings.json, eval_<name>.json,
+                                        art_<name>.npz, outcomes_<name>.npz (per-image
+                                        outcomes), error.txt, damaged/
     <out>/results.csv                   long format, one row per metric
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
+import os
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,20 +38,113 @@ RESULT_COLUMNS = ["model", "seed", "latent_dim", "evaluator", "metric", "value",
 # 2: cells keyed by the model protocol alone (the plugin loader moved out of model_api.py),
 #    per-image outcomes, evaluator cards in run.json.
 STORE_FORMAT = 2
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
     """The results directory cannot be used: missing, not a directory, or another version's."""
 
 
+class DamagedManifestError(StoreError):
+    """run.json exists but cannot be read (truncated, garbled): a run replaces it."""
+
+
 class CellStore:
-    def __init__(self, root: Path, cfg: CellConfig):
+    """One cell's files. With `repair` (the runner), damaged records and files are moved aside
+    so that they are recomputed; without it (the report), they are only skipped."""
+
+    def __init__(self, root: Path, cfg: CellConfig, repair: bool = False):
         self.cfg = cfg
         self.dir = Path(root) / "cells" / cfg.dirname
+        self.repair = repair
+        self.repairs: list[str] = []  # what was found damaged and moved aside, for the log
+
+    # ---- integrity
+    def inspect(self, name: str) -> tuple[dict | None, str | None]:
+        """(record, problem): the record `name` and what is wrong with it or its files (None:
+        nothing); moves nothing. A missing record is (None, None): not finished, not damaged."""
+        path = self.dir / name
+        if not path.exists():
+            return None, None
+        record, problem = read_record(path)
+        if record is not None and problem is None:
+            for file, digest in record.get("files", {}).items():
+                if not (self.dir / file).exists():
+                    problem = f"{file} is missing"
+                elif atomic.sha256_file(self.dir / file) != digest:
+                    problem = f"{file} does not match its SHA-256 in {name}"
+                if problem:
+                    break
+        return record, problem
+
+    def record(self, name: str) -> dict | None:
+        """The record `name` (e.g. train.json) if it and every file it declares verify; None if
+        it is missing or damaged (a damaged one is moved aside, with its files, when repairing)."""
+        record, problem = self.inspect(name)
+        if problem is None:
+            return record
+        self.damaged(problem, [name, *(record or {}).get("files", {})])
+        return None
+
+    def damaged(self, problem: str, names: list[str]) -> None:
+        message = f"{self.cfg.dirname}: {problem}"
+        if not self.repair:
+            log.warning("%s (skipped)", message)
+            return
+        aside = self.dir / "damaged"
+        aside.mkdir(exist_ok=True)
+        moved = []
+        for name in names:
+            if (self.dir / name).exists():
+                target = aside / name
+                n = 1
+                while target.exists():
+                    target, n = aside / f"{name}.{n}", n + 1
+                (self.dir / name).rename(target)
+                moved.append(name)
+        self.repairs.append(f"{message}; moved {', '.join(moved) or 'nothing'} to damaged/ and recomputed it")
+        log.warning("%s", self.repairs[-1])
+
+    def _files(self, *names: str) -> dict[str, str]:
+        return {n: atomic.sha256_file(self.dir / n) for n in names if (self.dir / n).exists()}
 
     # ---- lifecycle
+    @contextlib.contextmanager
+    def lock(self, poll: float = 1.0):
+        """Hold the cell's lock file (this host and pid, created atomically) while computing it:
+        a second run on the same --out waits here, then finds the cell finished. A lock whose
+        owner is gone (a killed run on this host) is taken over."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / "lock"
+        me = f"{socket.gethostname()} {os.getpid()}"
+        waited = False
+        while True:
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                break
+            except FileExistsError:
+                owner = path.read_text(errors="replace").strip() if path.exists() else ""
+                host, _, pid = owner.partition(" ")
+                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                    log.warning("%s: lock of a run that is gone (%s): taken over", self.cfg.dirname, owner)
+                    path.unlink(missing_ok=True)
+                    continue
+                if not waited:
+                    log.info("%s: another run (%s) is computing this cell; waiting for it", self.cfg.dirname, owner)
+                    waited = True
+                time.sleep(poll)
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        try:
+            yield waited
+        finally:
+            path.unlink(missing_ok=True)
+
     def reset(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Forget everything computed (--force), keeping the lock this run holds."""
+        for path in self.dir.iterdir() if self.dir.exists() else []:
+            if path.name != "lock":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
 
     def begin(self) -> None:
         """Record the config and clear a previous failure (this attempt replaces it)."""
@@ -61,14 +164,14 @@ class CellStore:
     # ---- training
     @property
     def trained(self) -> bool:
-        return (self.dir / "train.json").exists()  # written last, after the weights
+        return self.record("train.json") is not None  # written last, after the weights
 
     def save_training(self, state_dict, history: list[dict], info: dict) -> None:
         import torch
 
         atomic.write_with(self.dir / "model.pt", lambda f: torch.save(state_dict, f))
         atomic.write_text(self.dir / "history.csv", pd.DataFrame(history).to_csv(index=False))
-        atomic.write_json(self.dir / "train.json", info)
+        write_record(self.dir / "train.json", {**info, "files": self._files("model.pt", "history.csv")})
 
     def load_state_dict(self):
         import torch
@@ -77,16 +180,21 @@ class CellStore:
 
     def history(self) -> pd.DataFrame:
         path = self.dir / "history.csv"
-        return pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+        if self.inspect("train.json")[1] is not None or not path.exists() or not path.stat().st_size:
+            return pd.DataFrame()
+        return pd.read_csv(path)
 
     def train_info(self) -> dict:
-        return _read_json(self.dir / "train.json") or {}
+        return self.record("train.json") or {}
 
     # ---- embeddings
     def save_embeddings(self, z_train: np.ndarray, z_test: np.ndarray) -> None:
         save_npz(self.dir / "embeddings.npz", z_train=z_train, z_test=z_test)
+        write_record(self.dir / "embeddings.json", {"files": self._files("embeddings.npz")})
 
     def load_embeddings(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.record("embeddings.json") is None:
+            return None
         arrays = load_npz(self.dir / "embeddings.npz")
         return None if arrays is None else (arrays["z_train"], arrays["z_test"])
 
@@ -95,7 +203,7 @@ class CellStore:
         return self.dir / f"eval_{name}.json"
 
     def has_eval(self, name: str, version: int) -> bool:
-        record = _read_json(self.eval_path(name))
+        record = self.record(self.eval_path(name).name)
         return record is not None and record.get("version") == version
 
     def save_eval(self, name: str, version: int, metrics, artifacts: dict, seconds: float,
@@ -104,23 +212,42 @@ class CellStore:
             save_npz(self.dir / f"art_{name}.npz", **artifacts)
         if per_image:
             save_npz(self.dir / f"outcomes_{name}.npz", **per_image)
-        atomic.write_json(self.eval_path(name), {
+        write_record(self.eval_path(name), {
             "evaluator": name, "version": version, "seconds": seconds,
+            "files": self._files(*(f"{kind}_{name}.npz" for kind, arrays in
+                                   (("art", artifacts), ("outcomes", per_image)) if arrays)),
             "metrics": [{"metric": m.metric, "value": m.value,
                          "higher_is_better": m.higher_is_better} for m in metrics]})
 
     def evals(self) -> list[dict]:
-        return [r for p in sorted(self.dir.glob("eval_*.json")) if (r := _read_json(p))]
+        return [r for p in sorted(self.dir.glob("eval_*.json")) if (r := self.record(p.name))]
+
+    def _declared_npz(self, evaluator: str, kind: str) -> dict[str, np.ndarray] | None:
+        """An evaluator's arrays, only when its record declares them and they verify."""
+        record = self.record(self.eval_path(evaluator).name)
+        if record is None or ("files" in record and f"{kind}_{evaluator}.npz" not in record["files"]):
+            return None
+        return load_npz(self.dir / f"{kind}_{evaluator}.npz")
 
     def artifact(self, name: str) -> dict[str, np.ndarray] | None:
-        return load_npz(self.dir / f"art_{name}.npz")
+        return self._declared_npz(name, "art")
 
     def outcomes(self, name: str) -> dict[str, np.ndarray] | None:
         """Per-image outcomes of evaluator `name` (what the report's intervals resample)."""
-        return load_npz(self.dir / f"outcomes_{name}.npz")
+        return self._declared_npz(name, "outcomes")
 
     def error(self) -> dict | None:
         return _read_json(self.dir / "error.json")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -139,8 +266,36 @@ def load_npz(path: Path) -> dict[str, np.ndarray] | None:
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+
+
+def _digest(record: dict) -> str:
+    import hashlib
+
+    blob = json.dumps({k: v for k, v in record.items() if k != "sha256"}, sort_keys=True, allow_nan=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def write_record(path: Path, record: dict) -> None:
+    """A JSON record that verifies itself: its SHA-256 over its own content is inside it."""
+    atomic.write_json(path, {**record, "sha256": _digest(record)})
+
+
+def read_record(path: Path) -> tuple[dict | None, str | None]:
+    """(record, None) when it parses and verifies (a record from before self-verification has
+    no sha256 and is taken as it is), else (None or the record, what is wrong)."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None, f"{Path(path).name} is missing"
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, f"{Path(path).name} is not readable JSON ({exc})"
+    if not isinstance(record, dict):
+        return None, f"{Path(path).name} is not a record"
+    if "sha256" in record and record["sha256"] != _digest(record):
+        return record, f"{Path(path).name} does not match its own SHA-256"
+    return record, None
 
 
 # ---------------------------------------------------------------------- the run as a whole
@@ -149,9 +304,13 @@ def write_run_manifest(out: Path, manifest: dict) -> None:
 
 
 def read_run_manifest(out: Path) -> dict:
-    manifest = _read_json(Path(out) / "run.json")
-    if manifest is None:
+    path = Path(out) / "run.json"
+    if not path.exists():
         raise StoreError(f"{out} has no run.json: not an aebench results directory")
+    manifest = _read_json(path)
+    if not isinstance(manifest, dict):
+        raise DamagedManifestError(f"{path} is damaged (not readable JSON); run the benchmark "
+                                   "into this directory again to rewrite it")
     if manifest.get("store_format") != STORE_FORMAT:
         raise StoreError(f"{out} was written by an incompatible aebench "
                          f"(store format {manifest.get('store_format')}, this one reads {STORE_FORMAT}: "

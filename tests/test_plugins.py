@@ -176,3 +176,62 @@ def test_readme_evaluator_as_an_installed_package_entry_point(tmp_path):
                    {"PYTHONPATH": str(site)})
     assert proc.returncode == 0, proc.stderr
     assert "silhouette" in set(pd.read_csv(out / "results.csv")["metric"])
+
+
+BROKEN_MODELS = '''
+import torch
+from torch import nn
+from bench.model_api import Autoencoder, register_model
+
+
+class Base(Autoencoder):
+    def __init__(self, input_shape, latent_dim):
+        super().__init__(input_shape, latent_dim)
+        self.enc = nn.Linear(self.n_pixels, latent_dim)
+        self.dec = nn.Linear(latent_dim, self.n_pixels)
+
+    def encode(self, x):
+        return self.enc(x.flatten(1))
+
+    def decode_logits(self, z):
+        return self.dec(z).view(-1, *self.input_shape)
+
+
+class WrongShape(Base):
+    def decode_logits(self, z):
+        return self.dec(z)  # (N, pixels), not images
+
+
+class NaNCodes(Base):
+    def encode(self, x):
+        return self.enc(x.flatten(1)) * float("nan") if not self.training else self.enc(x.flatten(1))
+
+
+class RaisesMidTraining(Base):
+    steps = 0
+
+    def loss(self, x):
+        RaisesMidTraining.steps += 1
+        if RaisesMidTraining.steps > 1:
+            raise RuntimeError("plugin bug in step 2")
+        return super().loss(x)
+
+
+for name, cls in [("wrong_shape", WrongShape), ("nan_codes", NaNCodes), ("raises_mid_training", RaisesMidTraining)]:
+    register_model(name, description=name)(lambda s, d, cls=cls: cls(s, d))
+'''
+
+
+def test_broken_plugin_models_fail_their_cells_with_the_reason_and_the_others_finish(tmp_path):
+    plugin = tmp_path / "broken_models.py"
+    plugin.write_text(BROKEN_MODELS)
+    out = tmp_path / "out"
+    proc = run_all(["--plugin", str(plugin), "--models", "wrong_shape,nan_codes,raises_mid_training,pca",
+                    "--out", str(out), *RUN[:-3], "--evaluators", "reconstruction,kmeans", "-q"])
+    assert proc.returncode == 1
+    assert set(pd.read_csv(out / "results.csv")["model"]) == {"pca"}
+    report = (out / "report.md").read_text()
+    failed = report.split("## Failed runs", 1)[1]
+    assert "| wrong_shape | 0 | 8 | train | ValueError: Target size" in failed  # the loss saw it
+    assert "| nan_codes |" in failed and "encode returned NaN or infinite codes" in failed
+    assert "| raises_mid_training |" in failed and "plugin bug in step 2" in failed

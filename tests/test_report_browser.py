@@ -3,6 +3,7 @@
 In CI (`CI` set) a missing browser is a failure, not a skip: `.ci/run` installs it.
 """
 import os
+import re
 import shutil
 
 import pandas as pd
@@ -59,6 +60,10 @@ def test_report_renders_offline_and_sorts(report, page_factory):
     assert errors == []
     assert [u for u in requests if not u.startswith(("file://", "data:"))] == []
 
+    assert page.locator("h2").first.inner_text() == "Verdict", "the answer comes first"
+    intervals = page.locator("#leaderboard small.ci")
+    assert intervals.count() > 0 and intervals.first.is_visible(), "intervals shown under the values"
+    assert re.fullmatch(r"\[-?[\d.e-]+, -?[\d.e-]+\]", intervals.first.inner_text())
     n_models = pd.read_csv(report / "results.csv")["model"].nunique()
     rows = page.locator("#leaderboard tbody tr")
     assert rows.count() == n_models
