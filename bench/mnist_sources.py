@@ -10,7 +10,7 @@ most users, so one fixed source would fail someone. The chain is:
    user's pip configuration and proxies apply); its SHA-256 is checked *before* unpickling, and
    the unpickler only admits the three numpy globals the file needs.
 
-    arrays = load_mnist(cache_dir)   # {"x_train": uint8 (60000, 28, 28), "y_train": ..., ...}
+    arrays = SourceChain().load(cache_dir)   # {"x_train": uint8 (60000, 28, 28), "y_train": ..., ...}
 """
 from __future__ import annotations
 

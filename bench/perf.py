@@ -88,7 +88,7 @@ def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr:
     images = data.x_train[:n_images]
     x = to_float(images)
     peak = matmul_flops_per_s()
-    pythae_missing = perf_pythae.available()
+    pythae_missing = perf_pythae.unavailable_reason()
     latent = 32 if data.n_pixels >= 32 else 8
     rows = []
     for name in models:

@@ -1,4 +1,5 @@
-"""The same networks trained by pythae's `BaseTrainer`, for `python -m bench.perf --pythae`.
+"""The same networks trained by pythae's `BaseTrainer`, the peer column of `python -m bench.perf`
+(measured whenever pythae is installed).
 
 Why pythae: it is the closest existing library for training autoencoder variants, so "how fast
 is our loop" is best answered against it, on the identical encoder and decoder modules, batch
@@ -32,8 +33,8 @@ PYTHAE_MODELS = {
 }
 
 
-def available() -> str | None:
-    """None when pythae can be imported, else why not (shown in the benchmark's table)."""
+def unavailable_reason() -> str | None:
+    """Why pythae cannot be used (shown in the benchmark's table), or None when it can."""
     try:
         import pythae  # noqa: F401
     except Exception as exc:  # ImportError, or pythae failing against the installed pydantic

@@ -15,6 +15,7 @@ import pandas as pd
 from bench import atomic, figures
 from bench.cards import Cards
 from bench.comparison import compare
+from bench.faults import reached
 from bench.leaderboard import Leaderboard, board_table, grouped, leaderboard
 from bench.report_tasks import draw_figures, pairwise_figure, task_sections
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
@@ -35,6 +36,7 @@ def build_report(out: Path) -> Path:
     results, failures = collect_results(cells, manifest.get("evaluators"))
     cards = Cards(manifest.get("evaluator_cards"))
     comp = compare(cells, results, cards)
+    reached("results")
     atomic.write_text(out / "results.csv", comp.results.to_csv(index=False))
     atomic.write_text(out / "summary.csv", comp.summary.to_csv(index=False))
     model_order = list(dict.fromkeys(c.cfg.model for c in cells))
@@ -60,6 +62,7 @@ def build_report(out: Path) -> Path:
                                           ["No results: every cell failed (see Failed runs)."])]
     blocks += _blocks(manifest, board, core, cards, cells, failures, images, showcase, tasks)
     atomic.write_text(out / "report.md", to_markdown(blocks, title))
+    reached("report")
     atomic.write_text(out / "report.html", to_html(blocks, title, {**images, **task_images}))
     return out / "report.html"
 

@@ -28,6 +28,7 @@ from bench.data import DATASETS, ImageData, default_data_root, load_dataset, to_
 from bench.evaluators import EVALUATORS, EvalContext, Evaluator, load_all_evaluators
 from bench.model_api import Autoencoder, build_model, model_fingerprint
 from bench.plugins import load_all_models, plugin_files_for
+from bench.faults import reached
 from bench.progress import RunProgress, status
 from bench.store import (CellStore, DamagedManifestError, StoreError, read_record,
                          read_run_manifest, write_run_manifest)
@@ -389,6 +390,7 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
                       x_train=x_train, cell=c, judge_dir=shared.judge_dir, outliers=shared.outliers)
     for evaluator in pending:
         status(f"{name}: {evaluator.name}")
+        reached(f"evaluate:{evaluator.name}")
         start = time.perf_counter()
         seed_everything(c.seed)
         result = _phase(f"evaluate:{evaluator.name}", evaluator.evaluate, ctx)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from bench import atomic
 from bench.config import CellConfig
+from bench.faults import reached
 
 # `dataset` last: the first seven are the foundation's contract, kept in their order.
 RESULT_COLUMNS = ["model", "seed", "latent_dim", "evaluator", "metric", "value", "higher_is_better",
@@ -171,6 +172,7 @@ class CellStore:
 
         atomic.write_with(self.dir / "model.pt", lambda f: torch.save(state_dict, f))
         atomic.write_text(self.dir / "history.csv", pd.DataFrame(history).to_csv(index=False))
+        reached("weights-saved")
         write_record(self.dir / "train.json", {**info, "files": self._files("model.pt", "history.csv")})
 
     def load_state_dict(self):
@@ -190,6 +192,7 @@ class CellStore:
     # ---- embeddings
     def save_embeddings(self, z_train: np.ndarray, z_test: np.ndarray) -> None:
         save_npz(self.dir / "embeddings.npz", z_train=z_train, z_test=z_test)
+        reached("codes-saved")
         write_record(self.dir / "embeddings.json", {"files": self._files("embeddings.npz")})
 
     def load_embeddings(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -212,6 +215,7 @@ class CellStore:
             save_npz(self.dir / f"art_{name}.npz", **artifacts)
         if per_image:
             save_npz(self.dir / f"outcomes_{name}.npz", **per_image)
+        reached("evaluation-saved")
         write_record(self.eval_path(name), {
             "evaluator": name, "version": version, "seconds": seconds,
             "files": self._files(*(f"{kind}_{name}.npz" for kind, arrays in

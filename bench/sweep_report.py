@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from bench import atomic  # noqa: E402
+from bench.faults import reached  # noqa: E402
 from bench.figures import png_bytes  # noqa: E402
 from bench.cards import Cards  # noqa: E402
 from bench.leaderboard import Leaderboard, board_table, leaderboard  # noqa: E402
@@ -44,6 +45,7 @@ def build_sweep_report(out: Path, rebuild_runs: bool = False) -> Path:
     sweep, manifests, results = read_sweep(out)
     combined = (pd.concat(results.values(), ignore_index=True) if results
                 else pd.DataFrame(columns=RESULT_COLUMNS))
+    reached("sweep-index")
     atomic.write_text(out / "results.csv", combined.to_csv(index=False))
     boards = {}
     for name in results:

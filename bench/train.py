@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import torch
+from bench.faults import reached
 from bench.progress import status
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
     history = []
     for epoch in range(1, epochs + 1):
         status(f"{desc}: epoch {epoch}/{epochs}")  # the run's progress display, if any
+        reached("epoch")  # fault injection (tests): a kill mid-training
         start = time.perf_counter()
         sums: dict[str, torch.Tensor] = {}
         perm = torch.randperm(n, generator=order).to(device)

@@ -4,7 +4,6 @@ The table of bad inputs in the README is generated from BAD_INPUTS by this file 
 against it here, so it cannot drift: `python -m tests.test_bad_inputs` rewrites it.
 """
 import os
-import re
 import sys
 from pathlib import Path
 
