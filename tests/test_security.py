@@ -35,14 +35,29 @@ def test_a_checkpoint_carrying_code_is_refused(tmp_path):
     assert not marker.exists()
 
 
-def test_a_planted_checkpoint_fails_its_cell_without_running(tmp_path, capsys):
+def test_a_planted_checkpoint_is_never_unpickled(tmp_path, capsys):
+    """A checkpoint swapped for one that carries code: its SHA-256 no longer matches train.json,
+    so it is moved aside unread and the model retrained; and if the attacker also rewrites the
+    record's hash, torch.load(weights_only=True) refuses it and the cell fails."""
+    from bench import atomic
+    from bench.store import read_record, write_record
+
     out = tmp_path / "run"
     assert main(ARGS + ["--out", str(out)]) == 0
     marker = tmp_path / "pwned"
     (cell_dir,) = out.glob("cells/dense_ae-*")
     torch.save({"weight": Payload(marker)}, cell_dir / "model.pt")
     for p in cell_dir.glob("eval_*.json"):
-        p.unlink()  # force the cell to load its weights again
+        p.unlink()  # force the cell to need its weights again
+    assert main(ARGS + ["--out", str(out)]) == 0
+    assert not marker.exists() and (cell_dir / "damaged" / "model.pt").exists()
+
+    torch.save({"weight": Payload(marker)}, cell_dir / "model.pt")
+    record, _ = read_record(cell_dir / "train.json")
+    record["files"]["model.pt"] = atomic.sha256_file(cell_dir / "model.pt")
+    write_record(cell_dir / "train.json", {k: v for k, v in record.items() if k != "sha256"})
+    for p in cell_dir.glob("eval_*.json"):
+        p.unlink()
     assert main(ARGS + ["--out", str(out)]) == 1
     assert not marker.exists()
     assert "Weights only load failed" in (cell_dir / "error.txt").read_text()
