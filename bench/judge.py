@@ -34,7 +34,7 @@ from torch.nn import functional as F
 from bench import atomic
 from bench.data import ImageData, to_float
 from bench.model_api import source_fingerprint
-from bench.store import load_npz, save_npz
+from bench.records import load_npz, save_npz
 from bench.train import seed_everything, train
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def publish_judge(folder: Path, cache: Path) -> None:
 
 def wait_for_judge(folder: Path, timeout: float = 4 * 3600.0, poll: float = 0.5) -> None:
     """Block until the judge in `folder` is trained (it may be training beside the cells, see
-    runner.shared_inputs); raise if its training failed or `timeout` seconds pass."""
+    bench.shared_inputs); raise if its training failed or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
     while not is_trained(folder):
         failed = Path(folder) / FAILED

@@ -56,7 +56,7 @@ def init_worker(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[s
 
 
 def run_in_worker(out: str, cell: dict, force: bool, shared):
-    from bench.runner import execute_cell
+    from bench.cell_run import execute_cell
 
     s = worker_state
     return execute_cell(Path(out), CellConfig(**cell), force, s["data"], s["x_train"],

@@ -16,14 +16,8 @@ log and the report) and recomputes only that part, and a reader skips it.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import logging
-import os
 import shutil
-import socket
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +26,8 @@ import pandas as pd
 from bench import atomic
 from bench.config import CellConfig
 from bench.faults import reached
+from bench.records import (_read_json, file_lock, load_npz, read_record, save_npz,  # noqa: F401
+                           write_record)
 
 # `dataset` last: the first seven are the foundation's contract, kept in their order.
 RESULT_COLUMNS = ["model", "seed", "latent_dim", "evaluator", "metric", "value", "higher_is_better",
@@ -110,36 +106,11 @@ class CellStore:
         return {n: atomic.sha256_file(self.dir / n) for n in names if (self.dir / n).exists()}
 
     # ---- lifecycle
-    @contextlib.contextmanager
     def lock(self, poll: float = 1.0):
-        """Hold the cell's lock file (this host and pid, created atomically) while computing it:
-        a second run on the same --out waits here, then finds the cell finished. A lock whose
-        owner is gone (a killed run on this host) is taken over."""
+        """Held while computing the cell: a second run on the same --out waits here, then
+        finds the cell finished (see `records.file_lock`); yields whether it waited."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.dir / "lock"
-        me = f"{socket.gethostname()} {os.getpid()}"
-        waited = False
-        while True:
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                break
-            except FileExistsError:
-                owner = path.read_text(errors="replace").strip() if path.exists() else ""
-                host, _, pid = owner.partition(" ")
-                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-                    log.warning("%s: lock of a run that is gone (%s): taken over", self.cfg.dirname, owner)
-                    path.unlink(missing_ok=True)
-                    continue
-                if not waited:
-                    log.info("%s: another run (%s) is computing this cell; waiting for it", self.cfg.dirname, owner)
-                    waited = True
-                time.sleep(poll)
-        with os.fdopen(fd, "w") as f:
-            f.write(me)
-        try:
-            yield waited
-        finally:
-            path.unlink(missing_ok=True)
+        return file_lock(self.dir / "lock", self.cfg.dirname, poll)
 
     def reset(self) -> None:
         """Forget everything computed (--force), keeping the lock this run holds."""
@@ -242,64 +213,6 @@ class CellStore:
 
     def error(self) -> dict | None:
         return _read_json(self.dir / "error.json")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
-def save_npz(path: Path, **arrays: np.ndarray) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic.write_bytes(path, buffer.getvalue())
-
-
-def load_npz(path: Path) -> dict[str, np.ndarray] | None:
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
-def _digest(record: dict) -> str:
-    import hashlib
-
-    blob = json.dumps({k: v for k, v in record.items() if k != "sha256"}, sort_keys=True, allow_nan=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def write_record(path: Path, record: dict) -> None:
-    """A JSON record that verifies itself: its SHA-256 over its own content is inside it."""
-    atomic.write_json(path, {**record, "sha256": _digest(record)})
-
-
-def read_record(path: Path) -> tuple[dict | None, str | None]:
-    """(record, None) when it parses and verifies (a record from before self-verification has
-    no sha256 and is taken as it is), else (None or the record, what is wrong)."""
-    try:
-        record = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        return None, f"{Path(path).name} is missing"
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, f"{Path(path).name} is not readable JSON ({exc})"
-    if not isinstance(record, dict):
-        return None, f"{Path(path).name} is not a record"
-    if "sha256" in record and record["sha256"] != _digest(record):
-        return record, f"{Path(path).name} does not match its own SHA-256"
-    return record, None
 
 
 # ---------------------------------------------------------------------- the run as a whole

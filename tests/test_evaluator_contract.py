@@ -14,7 +14,7 @@ from bench.intervals import CLUSTER_SCORES, cluster_score_of, weighted_auroc, we
 from bench.judge import ensure_judge
 from bench.model_api import build_model
 from bench.plugins import load_all_models
-from bench.runner import encode_all
+from bench.cell_run import encode_all
 from bench.train import seed_everything, train
 
 load_all_evaluators()

@@ -40,7 +40,7 @@ class OneClassAnomaly(Evaluator):
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         from bench.model_api import build_model
-        from bench.runner import fit_model
+        from bench.cell_run import fit_model
         from bench.train import seed_everything
 
         c = ctx.cell

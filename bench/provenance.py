@@ -1,0 +1,62 @@
+"""What a run records about itself: its cost, the models' cards and the environment it ran in,
+all stored in run.json so that the report needs neither the registry nor torch.
+
+    manifest["cost"] = run_cost(timings, wall_seconds)
+"""
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from bench.plugins import load_all_models
+
+
+def run_cost(timings: dict[str, float], wall_seconds: float) -> dict:
+    """What this invocation cost: wall time (up to the report), the peak resident memory of the
+    largest process (this one or a finished worker; Ray's workers are not counted), and the
+    share of all compute (phases summed over processes) spent evaluating."""
+    eval_seconds = sum(v for k, v in timings.items() if k.startswith("eval:"))
+    compute = sum(v for k, v in timings.items() if k != "report")
+    try:
+        import resource
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        peak_mb = peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes there, KiB on Linux
+    except (ImportError, OSError):  # Windows has no `resource` module
+        peak_mb = float("nan")
+    return {"wall_seconds": wall_seconds, "peak_rss_mb": peak_mb, "eval_seconds": eval_seconds,
+            "compute_seconds": compute, "eval_share": eval_seconds / compute if compute else 0.0}
+
+
+def model_card(name: str) -> dict:
+    """Registry metadata, stored in run.json so the report needs no registry (and no torch)."""
+    entry = load_all_models().get(name)
+    return {"description": entry.description,
+            **{k: v for k, v in entry.meta.items() if isinstance(v, (str, int, float, bool))}}
+
+
+def environment(device: torch.device) -> dict:
+    import sklearn
+    import torchvision
+
+    versions = {"python": platform.python_version(), "torch": torch.__version__,
+                "torchvision": torchvision.__version__, "scikit-learn": sklearn.__version__}
+    try:
+        from importlib.metadata import version
+        versions["umap-learn"] = version("umap-learn")
+    except Exception:
+        pass
+    return {"device": str(device), "threads": torch.get_num_threads(),
+            "platform": platform.platform(), "versions": versions, "git_commit": _git_commit()}
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
