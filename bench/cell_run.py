@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.checkpoints import CheckpointHook, checkpoint_subset
 from bench.config import CellConfig
+from bench.cost import epochs_for_budget, model_cost
 from bench.data import ImageData
 from bench.evaluators import EvalContext, Evaluator
 from bench.faults import reached
@@ -98,16 +100,14 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
                         "(a run that needs them will)", c.dirname, problem)
         report.add_time("train", time.perf_counter() - start)
         return
+    checkpoint_seconds = 0.0
     if cell.trained:  # verified; damaged weights are moved aside and trained again
         model.load_state_dict(cell.load_state_dict())
     else:
-        history = _phase("train", fit_model, model, x_train, c)
-        n_params = sum(t.numel() for t in [*model.parameters(), *model.buffers()])
-        cell.save_training(model.state_dict(), history, {
-            "seconds": time.perf_counter() - start, "n_params": n_params,
-            "trainable": model.trainable})
+        checkpoint_seconds = _phase("train", train_cell, cell, model, data, x_train, x_test, evaluators)
         report.trained += 1
-    report.add_time("train", time.perf_counter() - start)
+    report.add_time("train", time.perf_counter() - start - checkpoint_seconds)
+    report.add_time("checkpoints", checkpoint_seconds)
     model.eval()
     start = time.perf_counter()
     pending.sort(key=lambda e: e.needs_judge)  # last: the judge may still be training
@@ -134,13 +134,57 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
         report.evaluated += 1
 
 
-def fit_model(model: Autoencoder, x_train: torch.Tensor, c: CellConfig) -> list[dict]:
+def train_cell(cell: CellStore, model: Autoencoder, data: ImageData, x_train: torch.Tensor,
+               x_test: torch.Tensor, evaluators: list[Evaluator]) -> float:
+    """Train (resuming from the last finished epoch, evaluating the cheap metrics at the
+    checkpoints) or fit the cell's model and store it with its costs; the seconds spent on
+    checkpoint evaluation come back (they are not training time)."""
+    c = cell.cfg
+    cost = model_cost(model, x_train[:c.batch_size])
+    epochs = cell_epochs(c, cost, len(x_train)) if model.trainable else 0
+    flops_per_epoch = cost["train_flops_per_image"] * len(x_train)
+    subset = checkpoint_subset(data.y_train)
+    x_sub = x_train[torch.as_tensor(subset, device=x_train.device)]
+
+    def context() -> EvalContext:
+        z_train, z_test = encode_all(model, x_sub), encode_all(model, x_test)
+        return EvalContext(model, x_test, z_train, z_test, data.y_train[subset], data.y_test,
+                           c.seed, x_train=x_sub, cell=c, checkpoint=True)
+
+    hook = CheckpointHook(cell, evaluators, context, epochs, flops_per_epoch)
+    resume = cell.load_resume() if model.trainable else None
+    if resume is not None:
+        hook.resumed_at(len(resume["history"]))
+        log.info("%s: resuming after epoch %d of %d", c.dirname, len(resume["history"]), epochs)
+    history = fit_model(model, x_train, c, epochs, resume, hook if model.trainable else None)
+    if not model.trainable:
+        hook.record(0, history)  # measured as the curves are: the baselines' lines in the figure
+    n_params = sum(t.numel() for t in [*model.parameters(), *model.buffers()])
+    train_seconds = sum(h["seconds"] for h in history)
+    cell.save_training(model.state_dict(), history, {
+        "seconds": train_seconds, "n_params": n_params, "trainable": model.trainable,
+        "epochs": epochs, "train_flops": epochs * flops_per_epoch, **cost})
+    return hook.eval_seconds
+
+
+def cell_epochs(c: CellConfig, cost: dict, n_train: int) -> int:
+    """The cell's epochs: as configured, or what its share of a FLOPs budget buys."""
+    if c.budget_flops is None:
+        return c.epochs
+    return epochs_for_budget(c.budget_flops, cost["train_flops_per_image"], n_train)
+
+
+def fit_model(model: Autoencoder, x_train: torch.Tensor, c: CellConfig, epochs: int | None = None,
+              resume: dict | None = None, after_epoch=None) -> list[dict]:
     if not model.trainable:
         start = time.perf_counter()
         model.fit(x_train)
         return [{"epoch": 0, "seconds": time.perf_counter() - start}]
-    return train(model, x_train, epochs=c.epochs, batch_size=c.batch_size, lr=c.lr,
-                 seed=c.seed, desc=f"{c.model} z{c.latent_dim} s{c.seed}", amp=c.amp)
+    if epochs is None:
+        epochs = cell_epochs(c, model_cost(model, x_train[:c.batch_size]), len(x_train))
+    return train(model, x_train, epochs=epochs, batch_size=c.batch_size, lr=c.lr, seed=c.seed,
+                 desc=f"{c.model} z{c.latent_dim} s{c.seed}", amp=c.amp, resume=resume,
+                 after_epoch=after_epoch)
 
 
 def codes(cell: CellStore, model: Autoencoder, x_train, x_test) -> tuple[np.ndarray, np.ndarray]:
@@ -148,14 +192,17 @@ def codes(cell: CellStore, model: Autoencoder, x_train, x_test) -> tuple[np.ndar
     stored = cell.load_embeddings()
     if stored is not None:
         return stored
-    z_train, z_test = encode_all(model, x_train), encode_all(model, x_test)
+    z_train = encode_all(model, x_train)
+    start = time.perf_counter()
+    z_test = encode_all(model, x_test)
+    images_per_s = len(x_test) / max(time.perf_counter() - start, 1e-9)  # for the model card
     if z_train.ndim != 2 or len(z_train) != len(x_train) or len(z_test) != len(x_test):
         raise ValueError(f"encode returned codes of shape {z_train.shape} for {len(x_train)} "
                          "images; expected (images, latent_dim)")
     if not (np.isfinite(z_train).all() and np.isfinite(z_test).all()):
         raise ValueError("encode returned NaN or infinite codes")
     if z_train.shape[1] <= MAX_STORED_CODE:
-        cell.save_embeddings(z_train, z_test)
+        cell.save_embeddings(z_train, z_test, {"encode_images_per_s": images_per_s})
     return z_train, z_test
 
 
@@ -171,5 +218,5 @@ def _phase(name: str, fn, *args):
     try:
         return fn(*args)
     except Exception as exc:
-        exc.phase = name
+        exc.phase = getattr(exc, "phase", name)  # a checkpoint's evaluator names its own
         raise

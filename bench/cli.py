@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated evaluator patterns; 'default' is every evaluator not marked "
                         "opt-in (e.g. default,anomaly_oneclass)")
     p.add_argument("--epochs", type=_int, default=DEFAULTS.epochs)
+    p.add_argument("--budget-flops", type=_flops, default=None, metavar="FLOPS",
+                   help="instead of --epochs: every model trains for as many epochs as this many "
+                        "training FLOPs buy it (e.g. 2e14), so cheap models get more epochs")
     p.add_argument("--batch-size", type=_int, default=DEFAULTS.batch_size)
     p.add_argument("--lr", type=float, default=DEFAULTS.lr, help="Adam learning rate, every model")
     p.add_argument("--latent-dim", type=_int_list, default=DEFAULTS.latent_dims,
@@ -74,6 +77,13 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+def _flops(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of FLOPs such as 2e14, got {text!r}") from None
+
+
 def _workers(text: str) -> int | str:
     return "auto" if text == "auto" else _int(text)
 
@@ -98,7 +108,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      device=args.device, out=args.out, data_root=args.data_root,
                      force=args.force, report_only=args.report_only,
                      workers=args.workers, executor=args.executor,
-                     ray_address=args.ray_address, amp=args.amp).validated()
+                     ray_address=args.ray_address, amp=args.amp,
+                     budget_flops=args.budget_flops).validated()
 
 
 def list_registered() -> str:

@@ -22,7 +22,8 @@ CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off
 MAX_EPOCHS = 10_000  # a typo like --epochs 80000 would otherwise run for weeks
 MAX_BATCH = 1 << 20  # a larger batch is a typo (and would not fit in memory)
 # Cell options added later, with their defaults (left out of the cache key at the default).
-LATER_OPTIONS = {"amp": False}
+LATER_OPTIONS = {"amp": False, "budget_flops": None}
+MAX_BUDGET_FLOPS = 1e18  # ~5,000 conv_ae epochs of MNIST: more is a typo
 
 
 class ConfigError(ValueError):
@@ -37,12 +38,13 @@ class CellConfig:
     latent_dim: int
     dataset: str
     limit: int | None
-    epochs: int
+    epochs: int | None  # None: as many as `budget_flops` buys this model (bench.cost)
     batch_size: int
     lr: float
     code: str = ""  # fingerprint of the model's source (model_api.model_fingerprint)
     format: int = CELL_FORMAT
     amp: bool = False  # mixed-precision training (bench.train.autocast)
+    budget_flops: float | None = None  # training FLOPs per model, instead of equal epochs
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,6 +86,7 @@ class RunConfig:
     executor: str = "local"  # or "ray": every cell a Ray task (bench.ray_executor)
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
     amp: bool = False  # mixed precision: float16 + gradient scaling on CUDA, bfloat16 on CPU
+    budget_flops: float | None = None  # equal training FLOPs for every model (replaces epochs)
     extra: dict = field(default_factory=dict)
 
     def validated(self) -> "RunConfig":
@@ -108,6 +111,11 @@ class RunConfig:
             _positive("--workers", self.workers)
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
+        if self.budget_flops is not None and not (
+                isinstance(self.budget_flops, (int, float)) and not isinstance(self.budget_flops, bool)
+                and 0 < self.budget_flops <= MAX_BUDGET_FLOPS):
+            raise ConfigError(f"--budget-flops must be a number of FLOPs in (0, {MAX_BUDGET_FLOPS:.0e}], "
+                              f"for example 2e14; got {self.budget_flops!r}")
         if not isinstance(self.amp, bool):
             raise ConfigError(f"amp must be true or false, got {self.amp!r}")
         if self.ray_address and self.executor != "ray":
@@ -130,14 +138,16 @@ class RunConfig:
 
     def cell(self, model: str, seed: int, latent_dim: int) -> CellConfig:
         return CellConfig(model=model, seed=seed, latent_dim=latent_dim, dataset=self.dataset,
-                          limit=self.limit, epochs=self.epochs, batch_size=self.batch_size,
-                          lr=float(self.lr), amp=self.amp)
+                          limit=self.limit, batch_size=self.batch_size, lr=float(self.lr),
+                          amp=self.amp, epochs=None if self.budget_flops else self.epochs,
+                          budget_flops=float(self.budget_flops) if self.budget_flops else None)
 
     @property
     def run_name(self) -> str:
         dims = "-".join(str(d) for d in self.latent_dims)
         limit = f"-n{self.limit}" if self.limit else ""
-        return f"{'+'.join(self.datasets)}-z{dims}-e{self.epochs}{limit}"
+        budget = f"-f{self.budget_flops:.0e}".replace("+", "") if self.budget_flops else f"-e{self.epochs}"
+        return f"{'+'.join(self.datasets)}-z{dims}{budget}{limit}"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -159,6 +169,7 @@ TOML_KEYS = {
     "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),
     "workers": ("workers", (int, str)), "executor": ("executor", str),
     "ray_address": ("ray_address", str), "amp": ("amp", bool),
+    "budget_flops": ("budget_flops", float),
 }
 
 

@@ -11,7 +11,6 @@ or slow machine shifts both sides alike. Timed assertions live nowhere in the te
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np

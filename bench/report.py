@@ -15,6 +15,7 @@ import pandas as pd
 from bench import atomic, figures
 from bench.cards import Cards
 from bench.comparison import compare
+from bench.cost_report import cost_section
 from bench.faults import reached
 from bench.leaderboard import Leaderboard, board_table, grouped, leaderboard
 from bench.report_tasks import draw_figures, pairwise_figure, task_sections
@@ -57,13 +58,17 @@ def build_report(out: Path) -> Path:
     for path, png in {**images, **task_images}.items():
         atomic.write_bytes(out / path, png)
     baselines = {m for m, meta in manifest.get("models", {}).items() if meta.get("family") == "baseline"}
+    cost = cost_section(cells, results, cards, comp)
+    for path, png in cost.images.items():
+        atomic.write_bytes(out / path, png)
     title = f"aebench report: {out.name}"
-    blocks = [Heading("Verdict"), Bullets(verdict(board, comp, cards, baselines) or
+    blocks = [Heading("Verdict"), Bullets(verdict(board, comp, cards, baselines) + cost.verdict or
                                           ["No results: every cell failed (see Failed runs)."])]
-    blocks += _blocks(manifest, board, core, cards, cells, failures, images, showcase, tasks)
+    blocks += _blocks(manifest, board, core, cards, cells, failures, images, showcase,
+                      tasks + cost.blocks)
     atomic.write_text(out / "report.md", to_markdown(blocks, title))
     reached("report")
-    atomic.write_text(out / "report.html", to_html(blocks, title, {**images, **task_images}))
+    atomic.write_text(out / "report.html", to_html(blocks, title, {**images, **task_images, **cost.images}))
     return out / "report.html"
 
 
@@ -93,8 +98,10 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cards: Cards,
             f"Models: {', '.join(models)}",
             f"Seeds: {', '.join(map(str, cfg['seeds']))}; latent sizes: "
             f"{', '.join(map(str, cfg['latent_dims']))}",
-            f"Training budget (every model): {cfg['epochs']} epochs, batch size {cfg['batch_size']}, "
-            f"Adam, learning rate {cfg['lr']}"
+            "Training budget (every model): "
+            + (f"{cfg['budget_flops']:.3g} training FLOPs (each model's epochs: Model cards)"
+               if cfg.get("budget_flops") else f"{cfg['epochs']} epochs")
+            + f", batch size {cfg['batch_size']}, Adam, learning rate {cfg['lr']}"
             + ("; mixed precision (--amp)" if cfg.get("amp") else ""),
             f"Device: {env['device']} ({env.get('threads', '?')} threads"
             + (f"; cells in {manifest['workers']} single-thread worker processes" if manifest.get("workers", 1) > 1 else "")
@@ -193,20 +200,44 @@ def figure_captions(cards: Cards) -> dict[str, str]:
 def _model_cards(manifest: dict, showcase: dict[str, CellStore]) -> list[Block]:
     meta = manifest.get("models", {})
     blocks: list[Block] = [Heading("Model cards"), Para(
-        "From the registry: what each model is, where it comes from, its size, the time it took, "
-        "and its resolved configuration (the shared budget plus the model's own hyperparameters).")]
-    rows = []
+        "From the registry: what each model is, where it comes from, and its resolved "
+        "configuration (the shared budget plus the model's own hyperparameters). Then what it "
+        "cost: parameters (and stored buffers); FLOPs per image of a forward pass (encode and "
+        "decode) and of a training step (forward and backward), counted; the training FLOPs, "
+        "epochs and seconds; encoding throughput on the test set (images/s on this run's "
+        "device); and the memory a training step needs (weights, gradients and Adam state, plus "
+        "the activations kept for the backward pass, counted at the run's batch size).")]
+    rows, costs = [], []
     for model, cell in showcase.items():
         m = dict(meta.get(model, {}))
         info = cell.train_info()
         c = cell.cfg
         own = {k: v for k, v in m.items() if k not in ("description", "paper", "family")}
-        config = {"epochs": c.epochs, "batch_size": c.batch_size, "lr": c.lr,
-                  "latent_dim": c.latent_dim, **({"amp": True} if c.amp else {}), **own}
+        config = {"epochs": c.epochs if c.epochs is not None else info.get("epochs", "?"),
+                  "batch_size": c.batch_size, "lr": c.lr, "latent_dim": c.latent_dim,
+                  **({"budget_flops": f"{c.budget_flops:.3g}"} if c.budget_flops else {}),
+                  **({"amp": True} if c.amp else {}), **own}
         rows.append([model, m.get("description", ""), m.get("paper", ""),
-                     f"{info['n_params']:,}" if info else "–",
-                     f"{info['seconds']:.1f}" if info else "failed",
                      ", ".join(f"{k}={v}" for k, v in config.items())])
-    blocks.append(Table(["model", "description", "reference", "parameters", "train / fit seconds",
-                         "resolved config"], rows))
+        costs.append([model, *_cost_cells(info, cell.encode_rate())])
+    blocks.append(Table(["model", "description", "reference", "resolved config"], rows))
+    blocks.append(Table(["model", "parameters", "forward MFLOPs / image", "training MFLOPs / image",
+                         "epochs", "training FLOPs", "training s", "encode images/s",
+                         "training memory MB"], costs))
     return blocks
+
+
+def _cost_cells(info: dict, encode_rate: float | None) -> list[str]:
+    if not info:
+        return ["–"] * 7 + ["failed"]
+    trained = info.get("trainable", True)
+
+    def get(key, fmt, scale=1.0):
+        value = info.get(key)
+        return "–" if value is None or value != value else fmt.format(value / scale)
+    return [f"{info['n_params']:,}", get("forward_flops_per_image", "{:.2f}", 1e6),
+            get("train_flops_per_image", "{:.2f}", 1e6) if trained else "fitted",
+            get("epochs", "{:.0f}") if trained else "–",
+            get("train_flops", "{:.3g}") if trained else "–",
+            f"{info['seconds']:.1f}", f"{encode_rate:,.0f}" if encode_rate else "–",
+            get("train_memory_mb", "{:.1f}")]

@@ -9,6 +9,8 @@ log and the report) and recomputes only that part, and a reader skips it.
 
     <out>/run.json                      the run's config, its cells, environment, phase timings
     <out>/cells/<model>-z32-s0-<hash>/  config.json, model.pt, history.csv, train.json,
+                                        resume-e<epoch>.pt + resume.json (while training),
+                                        checkpoints.json (cheap metrics along the training),
                                         embeddings.npz + embeddings.json, eval_<name>.json,
                                         art_<name>.npz, outcomes_<name>.npz (per-image
                                         outcomes), error.txt, damaged/
@@ -145,6 +147,43 @@ class CellStore:
         atomic.write_text(self.dir / "history.csv", pd.DataFrame(history).to_csv(index=False))
         reached("weights-saved")
         write_record(self.dir / "train.json", {**info, "files": self._files("model.pt", "history.csv")})
+        self._drop_resume()  # finished: the snapshots have done their job
+
+    def save_resume(self, snapshot: dict) -> None:
+        """The training state after an epoch (`bench.train`), for a run killed mid-training.
+        Each epoch's snapshot is a new file, recorded only once whole: a kill while writing
+        it leaves the previous epoch's snapshot and record as they were."""
+        import torch
+
+        name = f"resume-e{len(snapshot['history'])}.pt"
+        atomic.write_with(self.dir / name, lambda f: torch.save(snapshot, f))
+        reached("snapshot-saved")
+        write_record(self.dir / "resume.json", {"epoch": len(snapshot["history"]),
+                                                "files": self._files(name)})
+        self._drop_resume(keep=name)
+
+    def _drop_resume(self, keep: str = "") -> None:
+        if not keep:
+            (self.dir / "resume.json").unlink(missing_ok=True)
+        for path in self.dir.glob("resume-e*.pt"):
+            if path.name != keep:
+                path.unlink()
+
+    def load_resume(self) -> dict | None:
+        """The last verified training snapshot, or None (none, or damaged: then moved aside)."""
+        import torch
+
+        record = self.record("resume.json")
+        if record is None:
+            return None
+        return torch.load(self.dir / next(iter(record["files"])), map_location="cpu", weights_only=True)
+
+    def save_checkpoints(self, record: dict) -> None:
+        write_record(self.dir / "checkpoints.json", record)
+
+    def checkpoints(self) -> dict:
+        """The cheap metrics measured along the training (`bench.checkpoints`), or {}."""
+        return self.record("checkpoints.json") or {}
 
     def load_state_dict(self):
         import torch
@@ -161,10 +200,14 @@ class CellStore:
         return self.record("train.json") or {}
 
     # ---- embeddings
-    def save_embeddings(self, z_train: np.ndarray, z_test: np.ndarray) -> None:
+    def save_embeddings(self, z_train: np.ndarray, z_test: np.ndarray, info: dict | None = None) -> None:
         save_npz(self.dir / "embeddings.npz", z_train=z_train, z_test=z_test)
         reached("codes-saved")
-        write_record(self.dir / "embeddings.json", {"files": self._files("embeddings.npz")})
+        write_record(self.dir / "embeddings.json", {**(info or {}), "files": self._files("embeddings.npz")})
+
+    def encode_rate(self) -> float | None:
+        """Test images encoded per second when the codes were computed (the model card)."""
+        return (self.record("embeddings.json") or {}).get("encode_images_per_s")
 
     def load_embeddings(self) -> tuple[np.ndarray, np.ndarray] | None:
         if self.record("embeddings.json") is None:

@@ -2,7 +2,10 @@
 
 Why no framework: model-specific behaviour lives in each model's `loss`, so the loop is a few
 lines that index one in-memory tensor per batch (no per-sample Python), and its speed is ours to
-measure. A non-finite loss stops the cell with the epoch it happened in.
+measure. A non-finite loss stops the cell with the epoch it happened in. After each epoch the
+loop hands `after_epoch` a snapshot of everything it needs to go on (weights, optimizer, every
+random stream); training resumed from a snapshot ends in the same weights as one that never
+stopped (tests/test_checkpoints.py).
 
     history = train(model, x_train, epochs=5, batch_size=128, lr=1e-3, seed=0)
 """
@@ -12,6 +15,7 @@ import contextlib
 import logging
 import random
 import time
+from typing import Callable
 
 import numpy as np
 import torch
@@ -34,6 +38,26 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    """Every global random stream a model's loss or an evaluator may draw from, in types that
+    `torch.load(weights_only=True)` reads back (numpy's key array as a tensor)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss)}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -61,12 +85,16 @@ def autocast(device: torch.device, amp: bool):
 
 def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_size: int,
           lr: float, seed: int, desc: str = "train", y_train: torch.Tensor | None = None,
-          amp: bool = False) -> list[dict]:
+          amp: bool = False, resume: dict | None = None,
+          after_epoch: Callable[[int, list[dict], Callable[[], dict]], None] | None = None
+          ) -> list[dict]:
     """Train `model` in place on `x_train` (float images on the model's device).
 
     With `y_train` (the judge classifier), each batch's labels go to `model.loss(x, y)`. With
     `amp`, mixed precision (see `autocast`). The data stays on the device; the only host-device
-    transfer is the per-epoch loss summary."""
+    transfer is the per-epoch loss summary. `resume` is a snapshot from `after_epoch(epoch,
+    history, snapshot)`, which is called after every epoch (`snapshot()` builds one); the
+    random streams are put back after it, so a hook that evaluates leaves no trace."""
     seed_everything(seed)
     device = x_train.device
     model.to(device).train()
@@ -75,8 +103,21 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
     precision = autocast(device, amp)  # one context, entered per batch
     order = torch.Generator().manual_seed(seed)
     n = len(x_train)
-    history = []
-    for epoch in range(1, epochs + 1):
+    history: list[dict] = []
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        scaler.load_state_dict(resume["scaler"])
+        order.set_state(resume["order"])
+        set_rng_state(resume["rng"])
+        history = list(resume["history"])
+
+    def snapshot() -> dict:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict(), "order": order.get_state(), "rng": streams,
+                "history": list(history)}
+
+    for epoch in range(len(history) + 1, epochs + 1):
         status(f"{desc}: epoch {epoch}/{epochs}")  # the run's progress display, if any
         reached("epoch")  # fault injection (tests): a kill mid-training
         start = time.perf_counter()
@@ -101,5 +142,10 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
         seconds = time.perf_counter() - start
         history.append({"epoch": epoch, **means, "seconds": seconds, "images_per_s": n / seconds})
         log.debug("%s epoch %d: %s", desc, epoch, means)
+        if after_epoch is not None:
+            streams = rng_state()  # whatever the hook draws, training goes on as without it
+            after_epoch(epoch, history, snapshot)
+            set_rng_state(streams)
+            model.train()  # the hook may have evaluated the model
     model.eval()
     return history

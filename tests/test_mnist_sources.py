@@ -2,7 +2,6 @@
 and pickles that would run code if the loader ever unpickled them unverified."""
 import gzip
 import hashlib
-import io
 import os
 import pickle
 import zipfile

@@ -65,6 +65,8 @@ class EvalContext:
     cell: object | None = None            # the CellConfig: model name and training budget
     judge_dir: Path | None = None         # the trained judge classifier (bench.judge)
     outliers: dict[str, np.ndarray] = field(default_factory=dict)  # extra uint8 OOD image sets
+    checkpoint: bool = False              # a training checkpoint: only the cheap metrics are kept,
+                                          # so an evaluator may skip computing the others
 
     def judge(self):
         """(judge, judge.json, training-feature stats), loaded once per process."""
@@ -104,6 +106,11 @@ class Evaluator:
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         raise NotImplementedError
+
+    @classmethod
+    def cheap_metrics(cls) -> list[str]:
+        """Its metrics cheap enough for training checkpoints (the cost curves)."""
+        return [m.name for m in cls.metrics if m.cheap]
 
     def spec(self, metric: str) -> MetricSpec:
         """The declared spec of `metric`; an undeclared metric is the evaluator's bug."""
