@@ -93,7 +93,8 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
                and not (e.needs_decoder and not model.has_decoder)]
     record, problem = cell.inspect("train.json")
     files_only = record is not None and read_record(cell.dir / "train.json")[1] is None
-    if record is not None and not pending and (problem is None or files_only):
+    report_needs = bool(problem) and "checkpoints.json" in problem  # the cost curves: retrain
+    if record is not None and not pending and (problem is None or files_only and not report_needs):
         # every evaluation is stored: the weights are not needed, not even loaded
         if problem:
             log.warning("%s: %s; no evaluation needs the weights now, so they are not retrained "

@@ -26,9 +26,9 @@ CURVES = "figures/quality_vs_compute.png"
 PARETO = "figures/pareto.png"
 INTRO = (
     "Each trainable model's cheap metrics after epochs 1, 2, 4, ... and the last of its "
-    "training, against the training FLOPs spent so far (counted per training step with torch's "
-    "FlopCounterMode: matrix products and convolutions, forward and backward; elementwise work "
-    "is not counted). At these checkpoints the probe and k-NN are fitted on a fixed, "
+    "training, against the training FLOPs spent so far (counted per training step with the "
+    "formulas of torch.utils.flop_counter: matrix products and convolutions, forward and "
+    "backward; elementwise work is not counted). At these checkpoints the probe and k-NN are fitted on a fixed, "
     "class-balanced 10,000 training images (all test images are scored), so a curve may end a "
     "little off the leaderboard's value, which fits on every training image. Baselines are "
     "fitted, not trained: they are horizontal lines, measured the same way.")

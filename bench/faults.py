@@ -2,7 +2,8 @@
 process SIGKILLs itself the n-th time it reaches `point` (a no-op otherwise).
 
 Why named points rather than a timer: a kill at a random moment mostly lands in training; the
-points put a kill inside every phase on purpose (an epoch, between the weights and their record,
+points put a kill inside every phase on purpose (an epoch, between a training snapshot and
+its record, between the weights and their record,
 between the codes and theirs, inside each evaluator, between an evaluation's arrays and its
 record, before results.csv, between report.md and report.html, before a sweep's index), so the
 tests can show that each one loses nothing finished.

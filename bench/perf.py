@@ -16,8 +16,8 @@ import time
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
-from torch.utils.flop_counter import FlopCounterMode
 
+from bench.cost import model_cost
 from bench.data import load_dataset, to_float
 from bench.model_api import build_model
 from bench.plugins import load_all_models
@@ -53,17 +53,9 @@ def tutorial_images_per_s(model, images: np.ndarray, batch_size: int, lr: float)
 
 
 def flops_per_image(model, x: torch.Tensor) -> float:
-    """Forward + backward FLOPs of one training step, per image (torch's FLOP counter), or NaN
-    where the counter cannot follow the loss (contractive_ae's double backward)."""
-    counter = FlopCounterMode(display=False)
-    try:
-        with counter:
-            model.loss(x)["loss"].backward()
-    except RuntimeError:
-        return float("nan")
-    finally:
-        model.zero_grad(set_to_none=True)
-    return counter.get_total_flops() / len(x)
+    """Forward + backward FLOPs of one training step, per image (`bench.cost`, the count the
+    report's model cards and `--budget-flops` use)."""
+    return model_cost(model, x)["train_flops_per_image"]
 
 
 def matmul_flops_per_s(n: int = 1024, repeats: int = 20) -> float:

@@ -146,7 +146,7 @@ class CellStore:
         atomic.write_with(self.dir / "model.pt", lambda f: torch.save(state_dict, f))
         atomic.write_text(self.dir / "history.csv", pd.DataFrame(history).to_csv(index=False))
         reached("weights-saved")
-        write_record(self.dir / "train.json", {**info, "files": self._files("model.pt", "history.csv")})
+        write_record(self.dir / "train.json", {**info, "files": self._files("model.pt", "history.csv", "checkpoints.json")})
         self._drop_resume()  # finished: the snapshots have done their job
 
     def save_resume(self, snapshot: dict) -> None:

@@ -80,13 +80,21 @@ def test_digits_run_writes_results_and_report_and_resumes(tmp_path):
     figures = {p.name for p in (out / "figures").glob("*.png")}
     assert figures == {"reconstructions.png", "umap.png", "training_curves.png", "metrics.png",
                        "label_efficiency.png", "denoising.png", "ood_roc.png", "anomaly_extremes.png",
-                       "generated.png", "interpolation.png", "pairwise.png"}
+                       "generated.png", "interpolation.png", "pairwise.png",
+                       "quality_vs_compute.png", "pareto.png"}
     assert html.count('<img alt="') == html.count('src="data:image/png;base64,') == len(figures)
     assert "judge classifier" in md and "test accuracy 0.9" in md
     assert "<link" not in html and "<script src" not in html and "url(" not in html
     assert "(figures/reconstructions.png)" in md and (out / "figures" / "umap.png").exists()
     assert md.index("## Verdict") < md.index("## What was run") < md.index("## Leaderboard")
     assert "Intervals resample the 2 training seeds" in md
+    # the cost section, and every trainable cell's curve up to its last epoch
+    assert md.index("## Cost: quality against training compute") < md.index("## Model cards")
+    assert "Does the ranking hold?" in md and "Pareto front on probe_acc:" in md
+    for curve in out.glob("cells/*/checkpoints.json"):
+        epochs = [p["epoch"] for p in json.loads(curve.read_text())["points"]]
+        assert epochs in ([0], [1, 2]), curve  # baselines: one point; FAST trains 2 epochs
+    assert "| training MFLOPs / image |" in md
     assert {"ci_low", "ci_high", "n_images"} <= set(results.columns)
     with_ci = results.dropna(subset=["ci_low"])
     assert set(with_ci["metric"]) >= {"recon_mse", "probe_acc", "kmeans_acc", "knn_acc"}

@@ -1,5 +1,6 @@
 """Fault injection (issue #18): a seeded schedule of SIGKILLs at named points in every phase
-(`bench.faults`): an epoch (of a model or the judge), between the weights and their record,
+(`bench.faults`): an epoch (of a model or the judge), between a training snapshot and its
+record, between the weights and their record,
 between the codes and theirs, inside each evaluator, between an evaluation's arrays and its
 record, before results.csv, between report.md and report.html, before a sweep's index. The
 runs are chained on one results directory: each run resumes what the last one left and is
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "digits", "--models", "linear_ae,pca", "--seeds", "0,1", "--evaluators",
         "reconstruction,kmeans,generation", "--epochs", "2", "--latent-dim", "4",
         "--limit", "250", "--workers", "1", "-q"]
-POINTS = ["epoch", "weights-saved", "codes-saved", "evaluate:reconstruction", "evaluate:kmeans",
+POINTS = ["epoch", "snapshot-saved", "weights-saved", "codes-saved", "evaluate:reconstruction", "evaluate:kmeans",
           "evaluate:generation", "evaluation-saved", "results", "report"]
 ONCE = ("results", "report")  # reached once per run
 # Kills in the schedule: 10 in the default test run (~1.5 min); AEBENCH_FAULTS=20 for the

@@ -42,8 +42,9 @@ def damage(path: Path, how: str) -> None:
 
 def expected_work(name: str, how: str) -> tuple[int, int]:
     """(cells trained, evaluations run) that repairing this file should take."""
-    if name == "train.json":
-        return 1, 0                          # the training record is retrained; evaluations stand
+    if name in ("train.json", "checkpoints.json"):
+        return 1, 0                          # retrained (the curves exist only while training);
+                                             # the evaluations stand
     for evaluator in ("reconstruction", "kmeans", "probe", "generation"):
         if name in (f"eval_{evaluator}.json", f"art_{evaluator}.npz", f"outcomes_{evaluator}.npz"):
             return 0, 1                      # that evaluation alone
