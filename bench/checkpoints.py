@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from bench.evaluators import EvalContext, Evaluator
+from bench.evaluators.probe import per_class_subset
 from bench.progress import status
 from bench.store import CellStore
 from bench.train import seed_everything
@@ -50,9 +51,7 @@ def checkpoint_subset(y_train: np.ndarray) -> np.ndarray:
     them when there are no more than CHECKPOINT_TRAIN_IMAGES)."""
     if len(y_train) <= CHECKPOINT_TRAIN_IMAGES:
         return np.arange(len(y_train))
-    per_class = CHECKPOINT_TRAIN_IMAGES // len(np.unique(y_train))
-    order = np.random.default_rng(0).permutation(len(y_train))
-    return np.sort(np.concatenate([order[y_train[order] == c][:per_class] for c in np.unique(y_train)]))
+    return per_class_subset(y_train, CHECKPOINT_TRAIN_IMAGES // len(np.unique(y_train)), seed=0)
 
 
 def cheap_evaluators(evaluators: list[Evaluator]) -> list[Evaluator]:
