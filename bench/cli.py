@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         from bench.mnist_sources import DataUnavailableError
-        from bench.store import StoreError
+        from bench.run_record import StoreError
         if isinstance(exc, (DataUnavailableError, StoreError)):
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def report_only(args: argparse.Namespace) -> int:
     from bench.report import build_report
-    from bench.store import StoreError
+    from bench.run_record import StoreError
     from bench.sweep_report import build_sweep_report, is_sweep
 
     try:

@@ -20,7 +20,8 @@ from bench.faults import reached
 from bench.leaderboard import Leaderboard, board_table, grouped, leaderboard
 from bench.report_tasks import draw_figures, pairwise_figure, task_sections
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
-from bench.store import CellStore, collect_results, read_run_manifest, run_cells
+from bench.run_record import collect_results, read_run_manifest, run_cells
+from bench.store import CellStore
 from bench.verdict import verdict
 
 BASELINE_HELP = ("Baselines: pca has as many components as the latent size; raw is the pixels "

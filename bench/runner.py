@@ -25,7 +25,8 @@ from bench.cell_run import CellReport, cell_line, execute_cell
 from bench.progress import RunProgress
 from bench.provenance import environment, model_card, run_cost
 from bench.shared_inputs import shared_inputs
-from bench.store import (CellStore, DamagedManifestError, StoreError, read_run_manifest, write_run_manifest)
+from bench.run_record import DamagedManifestError, StoreError, read_run_manifest, write_run_manifest
+from bench.store import CellStore
 from bench.train import pick_device
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from pathlib import Path
 from bench import atomic
 from bench.config import RunConfig
 from bench.runner import run
-from bench.store import read_run_manifest
+from bench.run_record import read_run_manifest
 
 SIZE_MODELS = ("dense_ae", "conv_ae", "vae", "pca")
 COUNT_MODELS = ("dense_ae", "vae", "sparse_ae", "denoising_ae", "wae_mmd", "beta_vae", "vq_vae",

@@ -25,7 +25,7 @@ from bench.figures import png_bytes  # noqa: E402
 from bench.cards import Cards  # noqa: E402
 from bench.leaderboard import Leaderboard, board_table, leaderboard  # noqa: E402
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown  # noqa: E402
-from bench.store import RESULT_COLUMNS, StoreError, read_run_manifest  # noqa: E402
+from bench.run_record import RESULT_COLUMNS, StoreError, read_run_manifest  # noqa: E402
 
 FIGURE = "figures/datasets.png"
 SWEEP_FILE = "sweep.json"

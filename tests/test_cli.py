@@ -8,7 +8,7 @@ import torch
 from bench.cli import main
 from bench.model_api import Autoencoder
 from bench.plugins import load_all_models
-from bench.store import RESULT_COLUMNS
+from bench.run_record import RESULT_COLUMNS
 
 FAST = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "-q"]
 NO_UMAP = ["--evaluators", "reconstruction,kmeans,probe"]
