@@ -105,11 +105,14 @@ def judge_summary(out: Path, manifest: dict) -> str:
     used = [Path(out) / "judge" / manifest["judge"] / "judge.json"] if manifest.get("judge") else []
     for path in used or sorted(Path(out).glob(f"judge/{data.get('name', '')}-*/judge.json")):
         info = json.loads(path.read_text())
-        if info.get("n_train") == data.get("n_train"):
-            return (f"Generation and interpolation are scored by the judge classifier, a small CNN "
-                    f"(two conv layers, 128-d features) trained on the {info['n_train']:,} "
-                    f"training images for {info['epochs']} epochs (the last at a tenth of the learning rate): "
-                    f"test accuracy {info['test_accuracy']:.4f}. fid_judge is measured against "
-                    f"half of the test images, which the judge never trained on; fid_floor is the "
-                    f"other half's distance to it.")
+        if not used and info.get("n_train") != data.get("n_train"):
+            continue  # an old run without a recorded judge: the one trained on this data
+        which = (f"the judge shipped with aebench ({info['shipped']}, the same on every machine)"
+                 if info.get("shipped") else "the judge classifier, trained for this dataset")
+        return (f"Generation and interpolation are scored by {which}: a small CNN "
+                f"(two conv layers, 128-d features) trained on {info['n_train']:,} "
+                f"training images for {info['epochs']} epochs (the last at a tenth of the "
+                f"learning rate), test accuracy {info['test_accuracy']:.4f}. fid_judge is "
+                f"measured against half of the test images, which the judge never trained on; "
+                f"fid_floor is the other half's distance to it.")
     return ""

@@ -11,7 +11,7 @@ import torch
 from bench.data import load_dataset, to_float
 from bench.evaluators import EVALUATORS, EvalContext, load_all_evaluators
 from bench.intervals import CLUSTER_SCORES, cluster_score_of, weighted_auroc, weighted_tables
-from bench.judge import ensure_judge
+from bench.judge_store import ensure_judge
 from bench.model_api import build_model
 from bench.plugins import load_all_models
 from bench.cell_run import encode_all

@@ -1,4 +1,6 @@
 """The one end-to-end test on real MNIST, through the real loader (cache, mirrors, PyPI)."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +28,8 @@ def test_end_to_end_on_real_mnist_with_limit(tmp_path):
     code = main(["--limit", "2000", "--epochs", "2", "--workers", "2", "--out", str(out), "-q"])
     assert code == 0, "\n".join(p.read_text()[:2000] for p in out.glob("cells/*/error.txt"))
     results = pd.read_csv(out / "results.csv")
+    assert not any(phase.startswith("judge") for phase in json.loads((out / "run.json").read_text())["timings"])
+    assert (out / "judge" / "mnist-v1" / "judge.pt").exists()  # the shipped judge, not a trained one
     registry = load_all_models()
     assert set(results["model"]) == set(registry.names())
     # every variant trains stably under the uniform defaults: finite, decreasing loss
@@ -40,4 +44,4 @@ def test_end_to_end_on_real_mnist_with_limit(tmp_path):
     assert (recon > 0).all() and (recon < 0.12).all()
     report = (out / "report.md").read_text()
     assert "mnist, 2,000 training / 2,000 test images" in report
-    assert "judge classifier" in report and {"fid_judge", "ood_auroc_rotated", "knn_acc"} <= set(results.metric)
+    assert "judge shipped with aebench (mnist-v1" in report and {"fid_judge", "ood_auroc_rotated", "knn_acc"} <= set(results.metric)

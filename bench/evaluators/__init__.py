@@ -69,8 +69,9 @@ class EvalContext:
                                           # so an evaluator may skip computing the others
 
     def judge(self):
-        """(judge, judge.json, training-feature stats), loaded once per process."""
-        from bench.judge import load_judge, wait_for_judge
+        """(judge, its judge.json), loaded once per process."""
+        from bench.judge import load_judge
+        from bench.judge_store import wait_for_judge
 
         if self.judge_dir is None:
             raise RuntimeError("this evaluator needs the judge, but the run trained none")

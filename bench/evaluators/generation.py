@@ -66,7 +66,7 @@ def label_entropy_bits(probs: np.ndarray) -> float:
 @register_evaluator("generation", description="Decode codes sampled from a Gaussian mixture on the "
                     "training codes (and the prior, for VAEs); judge-space Fréchet distance, label entropy")
 class Generation(Evaluator):
-    version = 2
+    version = 3  # 3: scored by the shipped judge (bench.judge_store)
     order = 60
     needs_decoder = True
     needs_judge = True
@@ -96,7 +96,7 @@ class Generation(Evaluator):
                           "training codes (and from the prior for VAEs), decoded."),)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
-        judge, _, _ = ctx.judge()
+        judge, _ = ctx.judge()
         reference, real = reference_split(len(ctx.y_test))
         ref_stats = feature_stats(judge.features(ctx.x_test[reference]))
         n = len(real)  # as many samples as the floor's real images

@@ -41,7 +41,7 @@ def line_codes(z: np.ndarray, index_pairs: np.ndarray, steps: int = STEPS) -> np
 @register_evaluator("interpolation", description="Decode straight latent lines between test digits; "
                     "judge confidence along the path")
 class Interpolation(Evaluator):
-    version = 2
+    version = 3  # 3: scored by the shipped judge (bench.judge_store)
     order = 65
     needs_decoder = True
     needs_judge = True
@@ -57,7 +57,7 @@ class Interpolation(Evaluator):
                           "a 3 to a 7)."),)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
-        judge, _, _ = ctx.judge()
+        judge, _ = ctx.judge()
         index_pairs = pairs(ctx.y_test)
         lines = line_codes(ctx.z_test, index_pairs)
         n, steps, d = lines.shape
