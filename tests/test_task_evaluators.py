@@ -211,3 +211,22 @@ def test_waiting_for_the_judge_fails_with_its_reason_or_times_out(tmp_path):
     (tmp_path / FAILED).write_text(json.dumps({"reason": "MemoryError: out of memory"}))
     with pytest.raises(RuntimeError, match="could not be trained: MemoryError: out of memory"):
         wait_for_judge(tmp_path, timeout=5, poll=0.05)
+
+
+def test_the_reference_half_is_computed_once_per_test_set():
+    """Every cell of a run shares the judge's statistics of the reference half; a different
+    test set (a sweep over datasets) must not reuse them."""
+    from bench.evaluators import generation
+
+    calls = []
+
+    class CountingJudge:
+        def features(self, x):
+            calls.append(len(x))
+            return x.flatten(1).double().numpy()[:, :3] + np.arange(len(x))[:, None] % 7
+
+    judge, x = CountingJudge(), torch.rand(40, 1, 8, 8)
+    first = generation.reference_stats(judge, x)
+    assert generation.reference_stats(judge, x.clone()) is first and calls == [20, 20]
+    second = generation.reference_stats(judge, x * 0.5)
+    assert calls == [20, 20, 20, 20] and second[1] != first[1]
