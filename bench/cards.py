@@ -4,7 +4,7 @@ Why a module of its own, without torch: evaluators declare `MetricSpec`s next to
 runner stores them in run.json; the report (which must not import torch) reads them back through
 `Cards` to find each metric's direction, column group, help, interval kind and section.
 
-    cards = Cards(manifest["evaluator_cards"]); cards.spec("denoise_mse_mask").group
+    cards = Cards(manifest.evaluator_cards); cards.spec("denoise_mse_mask").group
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ number of models that are separably better than it, so tied models share a rank.
 without an interval (one seed and no per-image outcomes, e.g. a Fréchet distance) is ranked by
 its value, and the report says so.
 
-    comp = compare(cells, results, Cards(manifest["evaluator_cards"]), n_seeds=len(seeds))
+    comp = compare(cells, results, Cards(manifest.evaluator_cards), n_seeds=len(seeds))
     comp.summary   # one row per (model, latent_dim, metric): mean, ci_low, ci_high, best, rank
 """
 from __future__ import annotations

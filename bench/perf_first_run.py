@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from bench.data import default_data_root
+from bench.run_record import read_run_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = ROOT / "reports" / "perf" / "first_run.json"
@@ -42,11 +43,11 @@ def first_run(run_args: list[str], workdir: Path) -> dict:
     wall = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"error: run_all.py exited with {code}")
-    record = json.loads((out / "run.json").read_text())
+    record = read_run_manifest(out)
     return {"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-            "args": run_args, "commit": record["environment"].get("git_commit"),
-            "workers": record.get("workers"), "record_s": record["cost"]["wall_seconds"],
-            "phases": phases(record["timings"]), "eval_share": record["cost"]["eval_share"]}
+            "args": run_args, "commit": record.environment.get("git_commit"),
+            "workers": record.workers, "record_s": record.cost["wall_seconds"],
+            "phases": phases(record.timings), "eval_share": record.cost["eval_share"]}
 
 
 def phases(timings: dict[str, float]) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """What a run records about itself: its cost, the models' cards and the environment it ran in,
 all stored in run.json so that the report needs neither the registry nor torch.
 
-    manifest["cost"] = run_cost(timings, wall_seconds)
+    manifest.cost = run_cost(timings, wall_seconds)
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from bench.faults import reached
 from bench.leaderboard import Leaderboard, board_table, grouped, leaderboard
 from bench.report_tasks import draw_figures, pairwise_figure, task_sections
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
-from bench.run_record import collect_results, read_run_manifest, run_cells
+from bench.run_record import RunManifest, collect_results, read_run_manifest, run_cells
 from bench.store import CellStore
 from bench.verdict import verdict
 
@@ -35,8 +35,8 @@ def build_report(out: Path) -> Path:
     out = Path(out)
     manifest = read_run_manifest(out)
     cells = run_cells(out, manifest)
-    results, failures = collect_results(cells, manifest.get("evaluators"))
-    cards = Cards(manifest.get("evaluator_cards"))
+    results, failures = collect_results(cells, manifest.evaluators)
+    cards = Cards(manifest.evaluator_cards)
     comp = compare(cells, results, cards)
     reached("results")
     atomic.write_text(out / "results.csv", comp.results.to_csv(index=False))
@@ -44,7 +44,7 @@ def build_report(out: Path) -> Path:
     model_order = list(dict.fromkeys(c.cfg.model for c in cells))
     board = leaderboard(comp.summary, cards, model_order)
     showcase = _showcase_cells(cells)
-    inputs = figures.FigureInputs(showcase, results, model_order, manifest["data"]["n_train"])
+    inputs = figures.FigureInputs(showcase, results, model_order, manifest.data["n_train"])
     core = [m for m in board.metrics if not cards.task_of(m)]
     images = {
         "figures/training_curves.png": figures.training_curves(showcase),
@@ -58,7 +58,7 @@ def build_report(out: Path) -> Path:
     tasks, task_images = task_sections(out, board, cards, inputs, manifest)
     for path, png in {**images, **task_images}.items():
         atomic.write_bytes(out / path, png)
-    baselines = {m for m, meta in manifest.get("models", {}).items() if meta.get("family") == "baseline"}
+    baselines = {m for m, meta in manifest.models.items() if meta.get("family") == "baseline"}
     cost = cost_section(cells, results, cards, comp)
     for path, png in cost.images.items():
         atomic.write_bytes(out / path, png)
@@ -85,11 +85,10 @@ def _showcase_cells(cells: list[CellStore]) -> dict[str, CellStore]:
     return {c.cfg.model: chosen[c.cfg.model] for c in cells if c.cfg.model in chosen}
 
 
-def _blocks(manifest: dict, board: Leaderboard, core: list[str], cards: Cards,
+def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: Cards,
             cells: list[CellStore], failures: pd.DataFrame, images: dict[str, bytes],
             showcase: dict[str, CellStore], tasks: list[Block]) -> list[Block]:
-    cfg, data, env = manifest["config"], manifest["data"], manifest["environment"]
-    timings = manifest.get("timings", {})
+    cfg, data, env = manifest.config, manifest.data, manifest.environment
     models = list(dict.fromkeys(c.cfg.model for c in cells))
     blocks: list[Block] = [
         Heading("What was run"),
@@ -105,14 +104,14 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cards: Cards,
             + f", batch size {cfg['batch_size']}, Adam, learning rate {cfg['lr']}"
             + ("; mixed precision (--amp)" if cfg.get("amp") else ""),
             f"Device: {env['device']} ({env.get('threads', '?')} threads"
-            + (f"; cells in {manifest['workers']} single-thread worker processes" if manifest.get("workers", 1) > 1 else "")
+            + (f"; cells in {manifest.workers} single-thread worker processes" if manifest.workers > 1 else "")
             + "); "
             + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
             + (f"; commit {env['git_commit']}" if env.get("git_commit") else ""),
             "Time by phase (this invocation; cached cells cost ~0): "
-            + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if k != "report"),
-            *_cost_line(manifest.get("cost")),
-            *manifest.get("notes", []),
+            + ", ".join(f"{k} {v:.1f} s" for k, v in manifest.timings.items() if k != "report"),
+            *_cost_line(manifest.cost),
+            *manifest.notes,
         ]),
     ]
     blocks += _leaderboard_blocks(board, core)
@@ -145,10 +144,10 @@ def _blocks(manifest: dict, board: Leaderboard, core: list[str], cards: Cards,
         first_cells.setdefault(cell.cfg.model, cell)
     blocks += _model_cards(manifest, {m: showcase.get(m, c) for m, c in first_cells.items()})
     blocks.append(Heading("Failed runs"))
-    if manifest.get("repairs"):
+    if manifest.repairs:
         blocks += [Para("Damaged files found by the last invocation (each stored file carries its "
                         "SHA-256), moved to the cell's damaged/ folder and recomputed:"),
-                   Bullets(manifest["repairs"])]
+                   Bullets(manifest.repairs)]
     if failures.empty:
         blocks.append(Para("None: every cell trained and was evaluated."))
     else:
@@ -198,8 +197,8 @@ def figure_captions(cards: Cards) -> dict[str, str]:
     return {f["path"]: f["caption"] for card in cards.cards.values() for f in card.get("figures", [])}
 
 
-def _model_cards(manifest: dict, showcase: dict[str, CellStore]) -> list[Block]:
-    meta = manifest.get("models", {})
+def _model_cards(manifest: RunManifest, showcase: dict[str, CellStore]) -> list[Block]:
+    meta = manifest.models
     blocks: list[Block] = [Heading("Model cards"), Para(
         "From the registry: what each model is, where it comes from, and its resolved "
         "configuration (the shared budget plus the model's own hyperparameters). Then what it "

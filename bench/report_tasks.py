@@ -21,10 +21,11 @@ from bench.comparison import Comparison
 from bench.figures import FigureInputs, png_bytes
 from bench.leaderboard import Leaderboard, board_table
 from bench.render import Block, Bullets, Figure, Heading, Para
+from bench.run_record import RunManifest
 
 
 def task_sections(out: Path, board: Leaderboard, cards: Cards, inputs: FigureInputs,
-                  manifest: dict) -> tuple[list[Block], dict[str, bytes]]:
+                  manifest: RunManifest) -> tuple[list[Block], dict[str, bytes]]:
     """One section per task the evaluator cards declare: its help, its table (ranked on its own
     metrics, not the leaderboard's), and the figures its evaluators declare."""
     blocks: list[Block] = []
@@ -99,10 +100,10 @@ def pairwise_figure(board: Leaderboard, comp: Comparison, metrics: list[str]) ->
     return png_bytes(fig)
 
 
-def judge_summary(out: Path, manifest: dict) -> str:
+def judge_summary(out: Path, manifest: RunManifest) -> str:
     """One sentence about the judge this run used (read from its judge.json), or ''."""
-    data = manifest.get("data", {})
-    used = [Path(out) / "judge" / manifest["judge"] / "judge.json"] if manifest.get("judge") else []
+    data = manifest.data
+    used = [Path(out) / "judge" / manifest.judge / "judge.json"] if manifest.judge else []
     for path in used or sorted(Path(out).glob(f"judge/{data.get('name', '')}-*/judge.json")):
         info = json.loads(path.read_text())
         if not used and info.get("n_train") != data.get("n_train"):

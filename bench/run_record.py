@@ -5,9 +5,11 @@ Why apart from `bench.store`: that file is one cell's files; this one is the dir
 contract with the report and with other aebench versions (`STORE_FORMAT`).
 
     manifest = read_run_manifest(out); results, failures = collect_results(run_cells(out, manifest))
+    manifest.data["n_train"], manifest.cost["wall_seconds"], manifest.write(out)
 """
 from __future__ import annotations
 
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
@@ -33,28 +35,59 @@ class DamagedManifestError(StoreError):
     """run.json exists but cannot be read (truncated, garbled): a run replaces it."""
 
 
-def write_run_manifest(out: Path, manifest: dict) -> None:
-    atomic.write_json(Path(out) / "run.json", {"store_format": STORE_FORMAT, **manifest})
+@dataclass
+class RunManifest:
+    """run.json, typed: what the runner knows about a run and the report, the sweep index and
+    the tools read. The runner is its one writer (at the start, after the cells, after the
+    report); every reader gets this class, never a loose dict."""
+
+    config: dict                    # RunConfig.to_dict()
+    cells: list[dict]               # CellConfig.to_dict() of every cell in the grid
+    evaluators: dict[str, int]      # name -> version: results of other versions are stale
+    evaluator_cards: dict[str, dict]  # Evaluator.card(): metrics, groups, help, sections
+    models: dict[str, dict]         # model cards (registry metadata)
+    data: dict                      # name, n_train, n_test, input_shape
+    environment: dict               # device, threads, platform, versions, git commit
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds, summed over processes
+    notes: list[str] = field(default_factory=list)  # shared inputs' remarks (e.g. a missing outlier set)
+    judge: str | None = None        # the judge folder under judge/ that scored this run
+    workers: int = 1
+    executor: str = "local"
+    repairs: list[str] = field(default_factory=list)  # damaged files moved aside and recomputed
+    cost: dict | None = None        # provenance.run_cost: wall time, peak memory, evaluation share
+
+    def write(self, out: Path) -> None:
+        atomic.write_json(Path(out) / "run.json", {"store_format": STORE_FORMAT, **asdict(self)})
 
 
-def read_run_manifest(out: Path) -> dict:
+# the fields without a default: a run.json without them cannot be reported on
+REQUIRED = [f.name for f in fields(RunManifest) 
+            if f.default is MISSING and f.default_factory is MISSING]
+
+
+def read_run_manifest(out: Path) -> RunManifest:
     path = Path(out) / "run.json"
     if not path.exists():
         raise StoreError(f"{out} has no run.json: not an aebench results directory")
-    manifest = _read_json(path)
-    if not isinstance(manifest, dict):
+    record = _read_json(path)
+    if not isinstance(record, dict):
         raise DamagedManifestError(f"{path} is damaged (not readable JSON); run the benchmark "
                                    "into this directory again to rewrite it")
-    if manifest.get("store_format") != STORE_FORMAT:
+    if record.get("store_format") != STORE_FORMAT:
         raise StoreError(f"{out} was written by an incompatible aebench "
-                         f"(store format {manifest.get('store_format')}, this one reads {STORE_FORMAT}: "
+                         f"(store format {record.get('store_format')}, this one reads {STORE_FORMAT}: "
                          "its cells are keyed differently and lack the per-image outcomes that "
                          "intervals need; rerun into a new --out, or use the aebench that wrote it)")
-    return manifest
+    missing = [name for name in REQUIRED if not isinstance(record.get(name), (dict, list))]
+    if missing:
+        raise DamagedManifestError(f"{path} is damaged (no {', '.join(missing)}); run the benchmark "
+                                   "into this directory again to rewrite it")
+    known = {f.name for f in fields(RunManifest)}
+    return RunManifest(**{k: v for k, v in record.items() if k in known})
 
 
-def run_cells(out: Path, manifest: dict) -> list[CellStore]:
-    return [CellStore(out, CellConfig(**c)) for c in manifest["cells"]]
+def run_cells(out: Path, manifest: RunManifest) -> list[CellStore]:
+    return [CellStore(out, CellConfig(**c)) for c in manifest.cells]
 
 
 def collect_results(cells: list[CellStore], evaluators: dict[str, int] | None = None

@@ -25,7 +25,7 @@ from bench.cell_run import CellReport, cell_line, execute_cell
 from bench.progress import RunProgress
 from bench.provenance import environment, model_card, run_cost
 from bench.shared_inputs import shared_inputs
-from bench.run_record import DamagedManifestError, StoreError, read_run_manifest, write_run_manifest
+from bench.run_record import DamagedManifestError, RunManifest, StoreError, read_run_manifest
 from bench.store import CellStore
 from bench.train import pick_device
 
@@ -104,22 +104,23 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     outcome = RunOutcome(out, len(cells))
     log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",
              cfg.run_name, len(cells), device, len(data.x_train), len(data.x_test), out)
-    manifest = {"config": cfg.to_dict(), "cells": [c.to_dict() for c in cells],
-                "evaluators": {e.name: e.version for e in evaluators},
-                "evaluator_cards": {e.name: e.card() for e in sorted(evaluators, key=lambda e: (e.order, e.name))},
-                "models": {m: model_card(m) for m in models},
-                "data": {"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test),
-                         "input_shape": list(data.input_shape)},
-                "environment": environment(device)}
-    write_run_manifest(out, {**manifest, "timings": timings})
+    manifest = RunManifest(
+        config=cfg.to_dict(), cells=[c.to_dict() for c in cells],
+        evaluators={e.name: e.version for e in evaluators},
+        evaluator_cards={e.name: e.card() for e in sorted(evaluators, key=lambda e: (e.order, e.name))},
+        models={m: model_card(m) for m in models},
+        data={"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test),
+              "input_shape": list(data.input_shape)},
+        environment=environment(device), timings=timings)
+    manifest.write(out)
     workers = effective_workers(cfg.workers, len(cells), device.type == "cpu")
     beside = cfg.executor == "local" and workers > 1
     shared, judge_thread = shared_inputs(cfg, out, data, device, evaluators, timings, beside)
-    manifest["notes"] = shared.notes
+    manifest.notes = shared.notes
     if shared.judge_dir:
-        manifest["judge"] = Path(shared.judge_dir).name  # which judge scored this run (report)
-    manifest["workers"] = workers if cfg.executor == "local" else 1
-    manifest["executor"] = cfg.executor
+        manifest.judge = Path(shared.judge_dir).name  # which judge scored this run (report)
+    manifest.workers = workers if cfg.executor == "local" else 1
+    manifest.executor = cfg.executor
     files = plugin_files_for(models, [e.name for e in evaluators])
     status_queue = None
     if cfg.executor == "ray":
@@ -144,13 +145,13 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
             progress.cell_done(cell_line(CellStore(out, by_name[report.cell]), report, headline))
     if judge_thread is not None:
         judge_thread.join()
-    manifest["repairs"] = outcome.repairs  # shown in the report
-    manifest["cost"] = run_cost(timings, time.perf_counter() - wall_start)
-    write_run_manifest(out, {**manifest, "timings": timings})  # the report reads it
+    manifest.repairs = outcome.repairs  # shown in the report
+    manifest.cost = run_cost(timings, time.perf_counter() - wall_start)
+    manifest.write(out)  # the report reads it
     start = time.perf_counter()
     build_report(out)  # also results.csv and summary.csv, with the intervals
     timings["report"] = time.perf_counter() - start
-    write_run_manifest(out, {**manifest, "timings": timings})
+    manifest.write(out)
     return outcome
 
 

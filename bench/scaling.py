@@ -33,7 +33,7 @@ def timed_run(models: tuple[str, ...], limit: int, epochs: int, evaluators: tupl
         start = time.perf_counter()
         run(cfg)
         wall = time.perf_counter() - start
-        timings = read_run_manifest(Path(tmp))["timings"]
+        timings = read_run_manifest(Path(tmp)).timings
     per_evaluator = {k.removeprefix("eval:"): v for k, v in timings.items() if k.startswith("eval:")}
     return {"models": len(models), "images": limit, "wall_s": wall,
             "train_s": timings.get("train", 0.0), "eval_s": sum(per_evaluator.values()),

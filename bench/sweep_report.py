@@ -25,7 +25,7 @@ from bench.figures import png_bytes  # noqa: E402
 from bench.cards import Cards  # noqa: E402
 from bench.leaderboard import Leaderboard, board_table, leaderboard  # noqa: E402
 from bench.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown  # noqa: E402
-from bench.run_record import RESULT_COLUMNS, StoreError, read_run_manifest  # noqa: E402
+from bench.run_record import RESULT_COLUMNS, RunManifest, StoreError, read_run_manifest  # noqa: E402
 
 FIGURE = "figures/datasets.png"
 SWEEP_FILE = "sweep.json"
@@ -51,8 +51,8 @@ def build_sweep_report(out: Path, rebuild_runs: bool = False) -> Path:
     for name in results:
         summary = pd.read_csv(out / name / "summary.csv") if (out / name / "summary.csv").exists() else None
         if summary is not None:
-            cards = Cards(manifests[name].get("evaluator_cards"))
-            boards[name] = leaderboard(summary, cards, list(manifests[name]["models"]))
+            cards = Cards(manifests[name].evaluator_cards)
+            boards[name] = leaderboard(summary, cards, list(manifests[name].models))
     headline = list(dict.fromkeys(m for b in boards.values() for m in b.headline))
     images = {}
     png = headline_bars(combined, list(results), headline)
@@ -137,15 +137,15 @@ def read_sweep(out: Path) -> tuple[dict, dict[str, dict], dict[str, pd.DataFrame
     return sweep, manifests, results
 
 
-def _data_line(name: str, manifest: dict | None) -> str:
+def _data_line(name: str, manifest: RunManifest | None) -> str:
     if manifest is None:
         return f"{name}: no results (its data could not be had, or it has not run yet)"
-    data = manifest["data"]
+    data = manifest.data
     return (f"{name}: {data['n_train']:,} training / {data['n_test']:,} test images of shape "
             f"{'x'.join(map(str, data['input_shape']))}; full report {name}/report.html")
 
 
-def _blocks(sweep: dict, manifests: dict[str, dict], boards: dict[str, Leaderboard],
+def _blocks(sweep: dict, manifests: dict[str, RunManifest], boards: dict[str, Leaderboard],
             images: dict, headline: list[str]) -> list[Block]:
     cfg = sweep["config"]
     blocks: list[Block] = [
@@ -173,7 +173,7 @@ def _blocks(sweep: dict, manifests: dict[str, dict], boards: dict[str, Leaderboa
         blocks.append(Figure(FIGURE, "Headline metrics by dataset (first latent size): a bar per "
                              "model and dataset; error bars are the standard deviation over seeds."))
     for name, board in boards.items():
-        cards = Cards(manifests[name].get("evaluator_cards"))
+        cards = Cards(manifests[name].evaluator_cards)
         core = [m for m in board.metrics if not cards.task_of(m)]
         blocks += [Heading(f"Leaderboard: {name}", 3),
                    Para(f"As in {name}/report.html: best rank first; rank is the mean rank (with "

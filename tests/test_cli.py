@@ -55,7 +55,8 @@ def test_non_integer_argument_is_usage_error(capsys):
 
 def test_digits_run_writes_results_and_report_and_resumes(tmp_path):
     out = tmp_path / "run"
-    argv = FAST + ["--out", str(out), "--seeds", "0,1"]
+    # 26 cells: two worker processes use both cores (the serial path: every other CLI test)
+    argv = FAST + ["--out", str(out), "--seeds", "0,1", "--workers", "2"]
     assert main(argv) == 0
     results = pd.read_csv(out / "results.csv")
     assert list(results.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
