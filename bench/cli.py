@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         cfg = config_from_args(args)
         out = Path(cfg.out or Path("reports") / cfg.run_name)
-        from bench.sweep import run_sweep
+        from bench.run.sweep import run_sweep
         outcome = run_sweep(cfg, out)
     except (ConfigError, UnknownNameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     except Exception as exc:
-        from bench.mnist_sources import DataUnavailableError
-        from bench.run_record import StoreError
+        from bench.data.sources import DataUnavailableError
+        from bench.store.run_record import StoreError
         if isinstance(exc, (DataUnavailableError, StoreError)):
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report_only(args: argparse.Namespace) -> int:
-    from bench.report import build_report
-    from bench.run_record import StoreError
-    from bench.sweep_report import build_sweep_report, is_sweep
+    from bench.report.build import build_report
+    from bench.store.run_record import StoreError
+    from bench.report.sweep import build_sweep_report, is_sweep
 
     try:
         cfg = config_from_args(args)

@@ -66,7 +66,7 @@ class CellConfig:
 @dataclass(frozen=True)
 class RunConfig:
     """The whole grid: datasets x models x seeds x latent sizes, trained with one shared budget.
-    The runner takes one dataset at a time (`per_dataset`); `bench.sweep` runs several."""
+    The runner takes one dataset at a time (`per_dataset`); `bench.run.sweep` runs several."""
     models: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     evaluators: tuple[str, ...] = ("default",)  # "default": every evaluator not marked opt-in
@@ -83,7 +83,7 @@ class RunConfig:
     force: bool = False
     report_only: bool = False
     workers: int | str = 1   # or "auto": one per CPU core (at most one per cell), 1 on CUDA
-    executor: str = "local"  # or "ray": every cell a Ray task (bench.ray_executor)
+    executor: str = "local"  # or "ray": every cell a Ray task (bench.run.ray_executor)
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
     amp: bool = False  # mixed precision: float16 + gradient scaling on CUDA, bfloat16 on CPU
     budget_flops: float | None = None  # equal training FLOPs for every model (replaces epochs)

@@ -4,7 +4,7 @@ Why our own: generation and interpolation need a reference network (FID uses Inc
 neither offline nor meant for 28x28 digits). It is trained by the same training loop as the
 models; its test accuracy is printed in the report so a reader can tell how far to trust it.
 Fréchet distances are computed in its 128-d penultimate layer. Where judges are kept (shipped
-with aebench for MNIST, else trained once and cached): bench.judge_store.
+with aebench for MNIST, else trained once and cached): bench.store.judges.
 
     judge, info = load_judge(folder)   # .features(x), .probs(x), .features_and_probs(x)
 """
@@ -25,8 +25,8 @@ from scipy import linalg
 from torch import nn
 from torch.nn import functional as F
 
-from bench import atomic
-from bench.data import ImageData, to_float
+from bench.store import atomic
+from bench.data.datasets import ImageData, to_float
 from bench.model_api import source_fingerprint
 from bench.train import seed_everything, train
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.checkpoints import checkpoint_epochs, checkpoint_subset
+from bench.run.checkpoints import checkpoint_epochs, checkpoint_subset
 from bench.cost import epochs_for_budget, model_cost
 from bench.model_api import build_model
 from bench.plugins import load_all_models

@@ -8,7 +8,7 @@ import torch
 from bench.cli import main
 from bench.model_api import Autoencoder
 from bench.plugins import load_all_models
-from bench.run_record import RESULT_COLUMNS
+from bench.store.run_record import RESULT_COLUMNS
 
 FAST = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "-q"]
 NO_UMAP = ["--evaluators", "reconstruction,kmeans,probe"]
@@ -107,7 +107,7 @@ def test_digits_run_writes_results_and_report_and_resumes(tmp_path):
     # the second run finds every cell finished: nothing is trained or evaluated again
     mtimes = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.pt")}
     from bench.cli import config_from_args, parser
-    from bench.runner import run
+    from bench.run.runner import run
     outcome = run(config_from_args(parser().parse_args(argv)), out)
     assert (outcome.trained, outcome.evaluated) == (0, 0)
     assert mtimes == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/model.pt")}
@@ -226,7 +226,7 @@ def test_report_only_and_the_sweep_index_import_no_torch(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert (run / "report.md").read_text() == before
-    from bench.sweep import run_sweep  # noqa: F401 (a sweep's index too)
+    from bench.run.sweep import run_sweep  # noqa: F401 (a sweep's index too)
     (sweep / "digits").mkdir(parents=True)
     import shutil
     shutil.copytree(run, sweep / "digits", dirs_exist_ok=True)

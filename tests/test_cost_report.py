@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 
 from bench.cards import Cards, MetricSpec
-from bench.comparison import Comparison
+from bench.report.comparison import Comparison
 from bench.config import CellConfig
-from bench.cost_report import cost_section, pareto_front, rank_agreement
-from bench.records import write_record
-from bench.store import CellStore
+from bench.report.cost import cost_section, pareto_front, rank_agreement
+from bench.store.records import write_record
+from bench.store.cell import CellStore
 
 CARDS = Cards({"probe": {"order": 30, "metrics": [vars(MetricSpec(
     "probe_acc", True, "probe", group="probing", headline=True, verdict="linear probe", cheap=True,

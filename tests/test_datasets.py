@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torchvision
 
-from bench import data as data_module
-from bench.data import load_dataset
-from bench.mnist_sources import DataUnavailableError
+from bench.data import datasets as data_module
+from bench.data.datasets import load_dataset
+from bench.data.sources import DataUnavailableError
 from tests.idx_server import serve, tiny_mnist, write_idx_gz
 
 

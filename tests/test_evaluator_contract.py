@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from bench.data import load_dataset, to_float
+from bench.data.datasets import load_dataset, to_float
 from bench.evaluators import EVALUATORS, EvalContext, load_all_evaluators
-from bench.intervals import CLUSTER_SCORES, cluster_score_of, weighted_auroc, weighted_tables
-from bench.judge_store import ensure_judge
+from bench.report.intervals import CLUSTER_SCORES, cluster_score_of, weighted_auroc, weighted_tables
+from bench.store.judges import ensure_judge
 from bench.model_api import build_model
 from bench.plugins import load_all_models
-from bench.cell_run import encode_all
+from bench.run.cell import encode_all
 from bench.train import seed_everything, train
 
 load_all_evaluators()

@@ -96,7 +96,7 @@ def test_a_seeded_schedule_of_kills_in_every_phase_loses_nothing(reference, tmp_
 def test_a_kill_while_writing_a_sweep_index_is_resumed(tmp_path):
     """A sweep over two offline datasets (digits, and a cached stand-in for KMNIST of the right
     size, random pixels) is killed just before its index; the rerun writes the index."""
-    from bench.mnist_sources import write_cache
+    from bench.data.sources import write_cache
 
     rng = np.random.default_rng(0)
     write_cache(tmp_path / "data", {

@@ -6,9 +6,9 @@ from scipy import stats
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, roc_auc_score
 
 from bench.cards import Cards
-from bench.comparison import _best_and_rank
+from bench.report.comparison import _best_and_rank
 from bench.evaluators._cluster_metrics import matched_accuracy, purity
-from bench.intervals import (CLUSTER_SCORES, Resampler, interval, separated, weighted_auroc,
+from bench.report.intervals import (CLUSTER_SCORES, Resampler, interval, separated, weighted_auroc,
                              weighted_tables)
 
 

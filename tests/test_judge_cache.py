@@ -43,7 +43,7 @@ def test_editing_the_judge_source_keys_a_new_judge(tmp_path, monkeypatch):
     from pathlib import Path
 
     import bench.judge as judge_module
-    from bench.data import load_dataset
+    from bench.data.datasets import load_dataset
 
     data = load_dataset("digits")
     before = judge_module.judge_key(data)

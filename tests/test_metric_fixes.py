@@ -11,7 +11,7 @@ from bench.evaluators import umap_embed
 from bench.evaluators.anomaly_ood import SYMMETRIC_DIGITS, offline_outliers
 from bench.evaluators.denoising import psnr_per_image
 from bench.evaluators.generation import reference_split
-from bench.leaderboard import Cell, Leaderboard, board_table
+from bench.report.leaderboard import Cell, Leaderboard, board_table
 from bench.model_api import build_model
 from bench.plugins import load_all_models
 from tests.test_evaluators import Identity
@@ -128,8 +128,8 @@ def test_frechet_reference_and_floor_are_disjoint_held_out_halves():
 
 # 8. Metrics that barely separate models show intervals, and the verdict calls no winner then
 def test_the_verdict_calls_a_tie_when_nothing_separates():
-    from bench.comparison import Comparison
-    from bench.verdict import verdict
+    from bench.report.comparison import Comparison
+    from bench.report.verdict import verdict
 
     cells = {(m, 8): {"interp_confidence": Cell(v, 0, 1, True, v - 0.03, v + 0.03, rank=1)}
              for m, v in [("a", 0.91), ("b", 0.90), ("pca", 0.89)]}

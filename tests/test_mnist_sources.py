@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from bench import mnist_sources as ms
+from bench.data import sources as ms
 from tests.idx_server import serve, tiny_mnist, write_idx_gz
 
 SIZES = (40, 20)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench.perf import main
+from bench.tools.perf import main
 
 
 def test_perf_benchmark_writes_consistent_ratios(tmp_path, capsys):
@@ -33,7 +33,7 @@ def test_perf_benchmark_writes_consistent_ratios(tmp_path, capsys):
 
 
 def test_scaling_runs_real_grids_and_draws_the_figure(tmp_path):
-    from bench import scaling
+    from bench.tools import scaling
 
     assert scaling.main(["--dataset", "digits", "--sizes", "100,200", "--model-counts", "1,2",
                          "--epochs", "1", "--evaluators", "reconstruction", "--out", str(tmp_path)]) == 0

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import config_from_args, main, parser
-from bench.runner import run
+from bench.run.runner import run
 
 GRID = ["--dataset", "digits", "--limit", "250", "--epochs", "1", "--models", "dense_ae,pca",
         "--seeds", "0,1,2", "--latent-dim", "4,8", "--evaluators", "reconstruction,kmeans,probe", "-q"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.data import load_dataset
+from bench.data.datasets import load_dataset
 from bench.plugins import load_all_models
 
 pytestmark = pytest.mark.slow

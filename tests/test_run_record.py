@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bench.run_record import (STORE_FORMAT, DamagedManifestError, RunManifest, StoreError,
+from bench.store.run_record import (STORE_FORMAT, DamagedManifestError, RunManifest, StoreError,
                               read_run_manifest)
 
 

@@ -7,10 +7,10 @@ import pickle
 import pytest
 import torch
 
-from bench import atomic
+from bench.store import atomic
 from bench.cli import main
 from bench.config import RunConfig
-from bench.store import CellStore
+from bench.store.cell import CellStore
 
 ARGS = ["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "dense_ae,pca",
         "--evaluators", "reconstruction,kmeans", "-q"]
@@ -39,8 +39,8 @@ def test_a_planted_checkpoint_is_never_unpickled(tmp_path, capsys):
     """A checkpoint swapped for one that carries code: its SHA-256 no longer matches train.json,
     so it is moved aside unread and the model retrained; and if the attacker also rewrites the
     record's hash, torch.load(weights_only=True) refuses it and the cell fails."""
-    from bench import atomic
-    from bench.store import read_record, write_record
+    from bench.store import atomic
+    from bench.store.cell import read_record, write_record
 
     out = tmp_path / "run"
     assert main(ARGS + ["--out", str(out)]) == 0

@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import bench.judge_store as judge_store
-from bench import atomic
+import bench.store.judges as judge_store
+from bench.store import atomic
 from bench.judge import load_judge
-from bench.judge_store import (SHIPPED, SHIPPED_ROOT, ShippedJudgeError, adopt_shipped_judge,
+from bench.store.judges import (SHIPPED, SHIPPED_ROOT, ShippedJudgeError, adopt_shipped_judge,
                                shipped_damage)
 
 MNIST = SimpleNamespace(name="mnist")
@@ -19,7 +19,7 @@ def test_the_shipped_mnist_judge_matches_its_pin_and_loads():
     assert shipped_damage(SHIPPED_ROOT / shipped.name, shipped.sha256) is None
     judge, info = load_judge.__wrapped__(SHIPPED_ROOT / shipped.name)
     assert info["shipped"] == shipped.name and info["test_accuracy"] > 0.99
-    assert info["trained_with"] == "python -m bench.ship_judge mnist"
+    assert info["trained_with"] == "python -m bench.tools.ship_judge mnist"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import config_from_args, parser
-from bench.runner import run
+from bench.run.runner import run
 
 ARGS = ["--dataset", "digits", "--models", "dense_ae,pca", "--evaluators",
         "reconstruction,kmeans,probe,generation", "--epochs", "1", "--latent-dim", "4",
@@ -120,7 +120,7 @@ def test_two_simultaneous_runs_on_one_out_train_each_cell_once(tmp_path):
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     from bench.config import RunConfig
-    from bench.store import CellStore
+    from bench.store.cell import CellStore
 
     cell = CellStore(tmp_path, RunConfig().cell("pca", 0, 4))
     cell.dir.mkdir(parents=True)

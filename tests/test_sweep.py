@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torchvision
 
-from bench import data as data_module
+from bench.data import datasets as data_module
 from bench.cli import main
 from tests.idx_server import serve, tiny_mnist, write_idx_gz
 

@@ -204,7 +204,7 @@ def test_judge_trains_beside_parallel_cells_and_evaluators_wait_for_it(tmp_path)
 def test_waiting_for_the_judge_fails_with_its_reason_or_times_out(tmp_path):
     import json
 
-    from bench.judge_store import FAILED, wait_for_judge
+    from bench.store.judges import FAILED, wait_for_judge
 
     with pytest.raises(TimeoutError, match="not ready"):
         wait_for_judge(tmp_path, timeout=0.2, poll=0.05)

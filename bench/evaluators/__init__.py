@@ -71,7 +71,7 @@ class EvalContext:
     def judge(self):
         """(judge, its judge.json), loaded once per process."""
         from bench.judge import load_judge
-        from bench.judge_store import wait_for_judge
+        from bench.store.judges import wait_for_judge
 
         if self.judge_dir is None:
             raise RuntimeError("this evaluator needs the judge, but the run trained none")

@@ -35,12 +35,12 @@ class OneClassAnomaly(Evaluator):
         MetricSpec("anomaly_auroc_<digit>", True, "the one-class AUROC with that digit normal",
                    group="anomaly detection"),
     )
-    figures = (FigureSpec("figures/oneclass.png", "bench.task_figures:oneclass_heatmap",
+    figures = (FigureSpec("figures/oneclass.png", "bench.report.task_figures:oneclass_heatmap",
                           "One-class anomaly detection: AUROC per model and normal digit."),)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         from bench.model_api import build_model
-        from bench.cell_run import fit_model
+        from bench.run.cell import fit_model
         from bench.train import seed_everything
 
         c = ctx.cell

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.data import to_float
+from bench.data.datasets import to_float
 from bench.evaluators import (EvalContext, EvalResult, Evaluator, FigureSpec, MetricSpec,
                               register_evaluator, to_uint8)
 from bench.evaluators._anomaly import auroc, reconstruction_scores, roc_on_grid
@@ -81,10 +81,10 @@ class OutOfDistribution(Evaluator):
                    diagnostic=True),
     )
     figures = (
-        FigureSpec("figures/ood_roc.png", "bench.task_figures:ood_roc",
+        FigureSpec("figures/ood_roc.png", "bench.report.task_figures:ood_roc",
                    "ROC curves of test digits against each outlier set, scored by reconstruction "
                    "error; the dotted diagonal is chance."),
-        FigureSpec("figures/anomaly_extremes.png", "bench.task_figures:anomaly_extremes",
+        FigureSpec("figures/anomaly_extremes.png", "bench.report.task_figures:anomaly_extremes",
                    "For each model, the eight test digits it reconstructs best (left) and worst "
                    "(right): what it would flag first as anomalous."),
     )

@@ -96,7 +96,7 @@ class Denoising(Evaluator):
                    "square only (inpainting)", group="denoising", verdict="inpainting",
                    interval="mean"),
     )
-    figures = (FigureSpec("figures/denoising.png", "bench.task_figures:denoising_examples",
+    figures = (FigureSpec("figures/denoising.png", "bench.report.task_figures:denoising_examples",
                           "Denoising, one panel per corruption: the clean test digits, the "
                           "corrupted input every model received, then each model's "
                           "reconstruction of it."),)

@@ -84,7 +84,7 @@ def label_entropy_bits(probs: np.ndarray) -> float:
 @register_evaluator("generation", description="Decode codes sampled from a Gaussian mixture on the "
                     "training codes (and the prior, for VAEs); judge-space Fréchet distance, label entropy")
 class Generation(Evaluator):
-    version = 3  # 3: scored by the shipped judge (bench.judge_store)
+    version = 3  # 3: scored by the shipped judge (bench.store.judges)
     order = 60
     needs_decoder = True
     needs_judge = True
@@ -109,7 +109,7 @@ class Generation(Evaluator):
         MetricSpec("gen_label_entropy_prior", True, "the same for prior samples",
                    group="generation"),
     )
-    figures = (FigureSpec("figures/generated.png", "bench.task_figures:generated_samples",
+    figures = (FigureSpec("figures/generated.png", "bench.report.task_figures:generated_samples",
                           "Samples: codes drawn from a Gaussian mixture fitted to each model's "
                           "training codes (and from the prior for VAEs), decoded."),)
 

@@ -41,7 +41,7 @@ def line_codes(z: np.ndarray, index_pairs: np.ndarray, steps: int = STEPS) -> np
 @register_evaluator("interpolation", description="Decode straight latent lines between test digits; "
                     "judge confidence along the path")
 class Interpolation(Evaluator):
-    version = 3  # 3: scored by the shipped judge (bench.judge_store)
+    version = 3  # 3: scored by the shipped judge (bench.store.judges)
     order = 65
     needs_decoder = True
     needs_judge = True
@@ -51,7 +51,7 @@ class Interpolation(Evaluator):
                           "digits (a 3 to a 7, and 64 random pairs): does the path stay among "
                           "digits? Its interval resamples the pairs", group="generation",
                           interval="mean"),)
-    figures = (FigureSpec("figures/interpolation.png", "bench.task_figures:interpolation_strips",
+    figures = (FigureSpec("figures/interpolation.png", "bench.report.task_figures:interpolation_strips",
                           "Latent interpolation: each strip decodes ten evenly spaced points on "
                           "the straight line between the codes of two test digits (first column: "
                           "a 3 to a 7)."),)

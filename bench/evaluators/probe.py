@@ -53,7 +53,7 @@ class LinearProbe(Evaluator):
         MetricSpec("probe_acc_<labels_per_class>", True, "the same probe fitted on only 100 or "
                    "1,000 labelled images per class", group="probing", interval="mean"),
     )
-    figures = (FigureSpec("figures/label_efficiency.png", "bench.task_figures:label_efficiency",
+    figures = (FigureSpec("figures/label_efficiency.png", "bench.report.task_figures:label_efficiency",
                           "Linear-probe test accuracy when the probe sees only 10, 100 or 1,000 "
                           "labelled training images per class, and all of them (rightmost point). "
                           "A code that stays high on the left needs few labels."),)

@@ -35,7 +35,7 @@ class Reconstruction(Evaluator):
                    "(its floor is the images' own entropy, not 0)", group="reconstruction",
                    cheap=True, interval="mean"),
     )
-    figures = (FigureSpec("figures/reconstructions.png", "bench.figures:reconstruction_grid",
+    figures = (FigureSpec("figures/reconstructions.png", "bench.report.figures:reconstruction_grid",
                           "Reconstructions: top row, test originals (two per digit); below, each "
                           "model's reconstruction of them. Blurry or wrong digits mean information "
                           "lost in the code."),)

@@ -70,7 +70,7 @@ class UMAPEval(Evaluator):
                           "test code's 10 nearest neighbours (1 = all kept); a diagnostic of the "
                           "picture: collapsed codes are easy to draw and score high",
                           group="diagnostics", diagnostic=True),)
-    figures = (FigureSpec("figures/umap.png", "bench.figures:umap_panels",
+    figures = (FigureSpec("figures/umap.png", "bench.report.figures:umap_panels",
                           "UMAP of each model's test codes, coloured by the true digit (same "
                           "colours in every panel). Tight, separated blobs mean the code groups "
                           "digits without labels."),)

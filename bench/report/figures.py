@@ -1,0 +1,179 @@
+"""The report's figures, drawn with seaborn/matplotlib from stored arrays only (no torch).
+
+Why from stored arrays: the report can be rebuilt, diffed and shared from the results directory
+alone. Each function returns PNG bytes, or None when there is nothing to draw.
+
+    png = reconstruction_grid(FigureInputs(showcase={"conv_ae": cell_store, ...}))
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from bench.store.cell import CellStore  # noqa: E402
+
+PALETTE = "tab10"  # one palette for every UMAP panel: digit d has the same colour everywhere
+DPI = 100
+
+
+@dataclass
+class FigureInputs:
+    """What a figure may draw from: one cell per model (the showcase), the long results table,
+    the model order of the report, and the training-set size."""
+    showcase: dict[str, CellStore]
+    results: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model_order: list[str] = field(default_factory=list)
+    n_train: int = 0
+
+
+def png_bytes(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def reconstruction_grid(inp: FigureInputs) -> bytes | None:
+    """Test originals on top, then one row of reconstructions per model."""
+    cells = inp.showcase
+    arts = {m: a for m, c in cells.items() if (a := c.artifact("reconstruction")) is not None}
+    if not arts:
+        return None
+    originals = next(iter(arts.values()))["originals"]
+    rows = [("original", originals)] + [(m, a["reconstructions"]) for m, a in arts.items()]
+    n = len(originals)
+    sns.set_theme(style="white")
+    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.45, len(rows) * 0.6), squeeze=False)
+    for ax, (label, images) in zip(axes[:, 0], rows):
+        strip = np.concatenate([img[0] for img in images], axis=1)  # (H, n*W)
+        ax.imshow(strip, cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(hspace=0.08)
+    return png_bytes(fig)
+
+
+def umap_panels(inp: FigureInputs) -> bytes | None:
+    """Small multiples of the 2-D UMAP of each model's test codes, coloured by digit."""
+    cells = inp.showcase
+    arts = {m: a for m, c in cells.items() if (a := c.artifact("umap")) is not None}
+    if not arts:
+        return None
+    sns.set_theme(style="white")
+    cols = min(3, len(arts))
+    rows = -(-len(arts) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.3 * rows), squeeze=False)
+    colours = sns.color_palette(PALETTE, 10)
+    for ax, (model, art) in zip(axes.flat, arts.items()):
+        emb, labels = art["embedding"], art["labels"].astype(int)
+        ax.scatter(emb[:, 0], emb[:, 1], c=[colours[l % 10] for l in labels], s=0.5,
+                   alpha=0.6, linewidths=0, rasterized=True)
+        ax.set_title(model, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(arts):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=colours[d], label=str(d)) for d in range(10)]
+    fig.legend(handles=handles, loc="lower center", ncol=10, frameon=False, title="digit")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return png_bytes(fig)
+
+
+def training_curves(cells: dict[str, CellStore]) -> bytes | None:
+    """Training reconstruction loss per epoch relative to epoch 1, one line per trained model.
+
+    Relative, because models measure reconstruction in different units (BCE for most, squared
+    error for linear_ae); the question the figure answers is whether a curve had flattened."""
+    frames = []
+    for model, cell in cells.items():
+        history = cell.history()
+        if "recon" in history.columns and len(history) > 1:
+            rel = history["recon"] / history["recon"].iloc[0]
+            frames.append(pd.DataFrame({"model": model, "epoch": history["epoch"], "relative": rel}))
+    if not frames:
+        return None
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    data = pd.concat(frames)
+    sns.lineplot(data=data, x="epoch", y="relative", hue="model", style="model", markers=True,
+                 dashes=False, palette="husl", ax=ax)
+    ax.set_ylabel("train reconstruction loss\n(relative to epoch 1)")
+    ax.set_yscale("log")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tuple[str, list[str]]]
+                ) -> bytes | None:
+    """One small bar chart per metric, laid out by metric group; error bars are the standard
+    deviation over seeds (none with a single seed). None when no metric is in `groups` (a run
+    of task evaluators only)."""
+    if results.empty or not groups:
+        return None
+    dim = results["latent_dim"].iloc[0]
+    data = results[results["latent_dim"] == dim]
+    cols = max(len(ms) for _, ms in groups)
+    sns.set_theme(style="whitegrid")
+    height = 0.22 * len(model_order) + 0.9
+    fig, axes = plt.subplots(len(groups), cols, figsize=(3.2 * cols, height * len(groups)), squeeze=False)
+    palette = dict(zip(model_order, sns.color_palette("husl", len(model_order))))
+    for r, (group, metrics) in enumerate(groups):
+        for c in range(cols):
+            ax = axes[r, c]
+            if c >= len(metrics):
+                ax.axis("off")
+                continue
+            metric = metrics[c]
+            sub = data[data["metric"] == metric]
+            order = [m for m in model_order if m in set(sub["model"])]
+            higher = bool(sub["higher_is_better"].iloc[0])
+            sns.barplot(data=sub, y="model", x="value", hue="model", order=order, palette=palette,
+                        errorbar="sd", ax=ax, legend=False)
+            for container in ax.containers:  # bars near 1 look alike: print the values on them
+                ax.bar_label(container, fmt="%.3g", fontsize=6, padding=2)
+            ax.margins(x=0.25)
+            ax.set_title(f"{metric} {'↑' if higher else '↓'}", fontsize=9)
+            ax.set_xlabel("")
+            ax.set_ylabel(group if c == 0 else "")
+            ax.tick_params(labelsize=7)
+            if c:
+                ax.set_yticklabels([])
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def metric_vs_latent(results: pd.DataFrame, model_order: list[str], metrics: list[str]) -> bytes | None:
+    """Headline metrics against latent size, one line per model (mean, error bars = std over
+    seeds); drawn only for a grid with more than one latent size."""
+    data = results[results["metric"].isin(metrics)]
+    if data["latent_dim"].nunique() < 2:
+        return None
+    present = [m for m in metrics if m in set(data["metric"])]
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(present), figsize=(3.6 * len(present), 3.4), squeeze=False)
+    order = [m for m in model_order if m in set(data["model"])]
+    for ax, metric in zip(axes[0], present):
+        sub = data[data["metric"] == metric]
+        sns.lineplot(data=sub, x="latent_dim", y="value", hue="model", hue_order=order,
+                     style="model", markers=True, dashes=False, errorbar="sd", palette="husl",
+                     ax=ax, legend=ax is axes[0, -1])
+        higher = bool(sub["higher_is_better"].iloc[0])
+        ax.set_title(f"{metric} {'↑' if higher else '↓'}", fontsize=10)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted(sub["latent_dim"].unique()))
+        ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.set_xlabel("latent size")
+        ax.set_ylabel("")
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return png_bytes(fig)

@@ -1,0 +1,126 @@
+"""Pivot the comparison into tables: one row per model (and latent size), one column per metric,
+each value with its 95% interval, bold for the best and every model tied with it.
+
+Why a separate module: the Markdown and the HTML report render the same tables, and the tests
+check the marks, ranks and ordering without drawing anything. Which metrics exist, their
+direction, group and order come from the evaluator cards, not from lists kept here.
+
+    board = leaderboard(comparison.summary, cards)   # board.cells[(model, dim)][metric] -> Cell
+    table = board_table(board, board.metrics, "leaderboard")
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bench.cards import Cards
+from bench.report.render import Table
+
+LAST_GROUPS = ("diagnostics", "other")  # after every group that answers a question
+
+
+@dataclass(frozen=True)
+class Cell:
+    mean: float
+    std: float
+    n: int
+    best: bool
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    rank: int = 0
+    diagnostic: bool = False
+
+    @property
+    def has_interval(self) -> bool:
+        return not (math.isnan(self.ci_low) or math.isnan(self.ci_high))
+
+    def text(self, digits: int = 4) -> str:
+        """`0.9459 ± 0.0045`: the mean and half the 95% interval's width (results.csv and
+        summary.csv hold the exact, possibly asymmetric, bounds)."""
+        if self.has_interval:
+            return f"{self.mean:.{digits}f} ± {(self.ci_high - self.ci_low) / 2:.{digits}f}"
+        return f"{self.mean:.{digits}f}"
+
+    def interval_text(self, digits: int = 4) -> str:
+        return f"[{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]" if self.has_interval else ""
+
+
+@dataclass
+class Leaderboard:
+    rows: list[tuple[str, int]]                  # (model, latent_dim), in run order
+    metrics: list[str]                           # in column order (grouped)
+    higher_is_better: dict[str, bool]
+    groups: dict[str, str]                       # metric -> column group
+    cells: dict[tuple[str, int], dict[str, Cell]]
+    n_seeds: dict[tuple[str, int], int]
+    headline: list[str]
+
+    def header(self, metric: str) -> str:
+        return f"{metric} {'↑' if self.higher_is_better[metric] else '↓'}"
+
+    def rank(self, key: tuple[str, int], metrics: list[str]) -> float | None:
+        """Mean rank (with ties) over `metrics` that are not diagnostics; None if it has none."""
+        ranks = [c.rank for m in metrics if (c := self.cells[key].get(m)) and not c.diagnostic]
+        return float(np.mean(ranks)) if ranks else None
+
+
+def leaderboard(summary: pd.DataFrame, cards: Cards, model_order: list[str] | None = None) -> Leaderboard:
+    if summary.empty:
+        return Leaderboard([], [], {}, {}, {}, {}, [])
+    present = list(dict.fromkeys(summary["metric"]))
+    specs = {m: cards.spec(m) for m in present}
+    declared = cards.declared()
+    groups = list(dict.fromkeys(specs[m].group for m in sorted(present, key=lambda m: _position(specs[m], declared))))
+    groups.sort(key=lambda g: g in LAST_GROUPS)  # otherwise in the evaluators' declared order
+    metrics = sorted(present, key=lambda m: (groups.index(specs[m].group), _position(specs[m], declared), m))
+    order = model_order or list(dict.fromkeys(summary["model"]))
+    rows = sorted({(m, int(d)) for m, d in zip(summary["model"], summary["latent_dim"])},
+                  key=lambda r: (r[1], order.index(r[0]) if r[0] in order else len(order)))
+    cells: dict[tuple[str, int], dict[str, Cell]] = {}
+    n_seeds: dict[tuple[str, int], int] = {}
+    for r in summary.itertuples(index=False):
+        key = (r.model, int(r.latent_dim))
+        cells.setdefault(key, {})[r.metric] = Cell(
+            float(r.mean), float(r.std), int(r.n_seeds), bool(r.best), float(r.ci_low),
+            float(r.ci_high), int(r.rank), bool(r.diagnostic))
+        n_seeds[key] = max(n_seeds.get(key, 0), int(r.n_seeds))
+    return Leaderboard(rows, metrics, {m: specs[m].higher_is_better for m in metrics},
+                       {m: specs[m].group for m in metrics}, cells, n_seeds,
+                       [m for m in metrics if specs[m].headline])
+
+
+def _position(spec, declared: list[str]) -> int:
+    return declared.index(spec.name) if spec.name in declared else len(declared)
+
+
+def grouped(board: Leaderboard, metrics: list[str]) -> list[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {}
+    for m in metrics:
+        groups.setdefault(board.groups[m], []).append(m)
+    return list(groups.items())
+
+
+def board_table(board: Leaderboard, metrics: list[str], table_id: str,
+                rank_on: list[str] | None = None) -> Table:
+    """The sortable table of `metrics`: model, latent size, seeds, rank, then grouped columns.
+    The rank column is the mean rank (with ties) over `rank_on` (default: these metrics)."""
+    rank_on = rank_on if rank_on is not None else metrics
+    fixed = ["model", "latent_dim", "seeds", "rank ↓"]
+    rows, bold, notes = [], [], []
+    ranks = {key: board.rank(key, rank_on) for key in board.rows}
+    for key in sorted(board.rows, key=lambda k: (k[1], ranks[k] if ranks[k] is not None else math.inf)):
+        model, dim = key
+        row_cells = board.cells[key]
+        rank = ranks[key]
+        rows.append([model, str(dim), str(board.n_seeds.get(key, 0)),
+                     f"{rank:.2f}" if rank is not None else "–"]
+                    + [row_cells[m].text() if m in row_cells else "–" for m in metrics])
+        bold.append([False] * len(fixed) + [m in row_cells and row_cells[m].best for m in metrics])
+        notes.append([""] * len(fixed) + [row_cells[m].interval_text() if m in row_cells else ""
+                                          for m in metrics])
+    groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in grouped(board, metrics)]
+    return Table(fixed + [board.header(m) for m in metrics], rows, bold, sortable=True,
+                 id=table_id, groups=groups, notes=notes)
