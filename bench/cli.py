@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from bench.config import ConfigError, RunConfig
+from bench.options import add_to_parser, config_values
 from bench.registry import UnknownNameError
 
 log = logging.getLogger("aebench")
@@ -29,87 +29,21 @@ class OneLineParser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="run_all.py", description="Train autoencoders uniformly on MNIST and compare their codes.")
-    p.add_argument("--models", default="*", help="comma-separated fnmatch patterns (default: all)")
-    p.add_argument("--exclude", default="", help="comma-separated patterns to leave out")
-    p.add_argument("--evaluators", default="default",
-                   help="comma-separated evaluator patterns; 'default' is every evaluator not marked "
-                        "opt-in (e.g. default,anomaly_oneclass)")
-    p.add_argument("--epochs", type=_int, default=DEFAULTS.epochs)
-    p.add_argument("--budget-flops", type=_flops, default=None, metavar="FLOPS",
-                   help="instead of --epochs: every model trains for as many epochs as this many "
-                        "training FLOPs buy it (e.g. 2e14), so cheap models get more epochs")
-    p.add_argument("--batch-size", type=_int, default=DEFAULTS.batch_size)
-    p.add_argument("--lr", type=float, default=DEFAULTS.lr, help="Adam learning rate, every model")
-    p.add_argument("--latent-dim", type=_int_list, default=DEFAULTS.latent_dims,
-                   help="latent size(s), e.g. 32 or 8,16,32")
-    p.add_argument("--seeds", type=_int_list, default=DEFAULTS.seeds, help="e.g. 0,1,2")
-    p.add_argument("--dataset", default=",".join(DEFAULTS.datasets),
-                   help="mnist, fashion_mnist, kmnist, emnist_digits or digits; several "
-                        "(comma-separated) run one grid per dataset under --out")
-    p.add_argument("--limit", type=_int, default=None, help="first N train and N test images")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument("--workers", type=_workers, default=os.environ.get("AEBENCH_WORKERS", "auto"),
-                   help="cells run in parallel CPU processes, one thread each; 'auto' (default, "
-                        "or $AEBENCH_WORKERS): one per core, 1 on CUDA")
-    p.add_argument("--executor", default="local", choices=["local", "ray"],
-                   help="local (default): cells in this machine's processes; ray: every cell a Ray task")
-    p.add_argument("--ray-address", default=None,
-                   help="join this Ray cluster (default with --executor ray: a local instance on 127.0.0.1)")
-    p.add_argument("--amp", action="store_true",
-                   help="mixed-precision training: float16 with gradient scaling on CUDA, "
-                        "bfloat16 on CPU (faster only on CPUs with bfloat16 instructions)")
-    p.add_argument("--out", default=None, help="results directory (default reports/<run-name>)")
-    p.add_argument("--data-root", default=None, help="data cache (default $AEBENCH_DATA or ~/.cache/aebench)")
-    p.add_argument("--force", action="store_true", help="recompute cells even if finished")
-    p.add_argument("--report-only", action="store_true", help="rebuild the report from --out, no training")
+    add_to_parser(p, DEFAULTS)  # every run option (bench.options)
     p.add_argument("--config", metavar="FILE.toml", help="a TOML run file; flags override it")
     p.add_argument("--plugin", action="append", default=[], metavar="FILE",
-                   help="a Python file that registers models (repeatable)")
+                   help="a Python file that registers models or evaluators (repeatable)")
     p.add_argument("--list", action="store_true", help="list models and evaluators, then exit")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     return p
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-
-
-def _flops(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of FLOPs such as 2e14, got {text!r}") from None
-
-
-def _workers(text: str) -> int | str:
-    return "auto" if text == "auto" else _int(text)
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    return tuple(_int(part.strip()) for part in text.split(",") if part.strip())
-
-
-def _patterns(text: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in text.split(",") if p.strip())
-
-
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    for flag in ("models", "evaluators"):  # an empty list must not silently mean "everything"
-        if not _patterns(getattr(args, flag)):
-            raise ConfigError(f"--{flag} needs at least one name or pattern, got {getattr(args, flag)!r}")
-    return RunConfig(models=_patterns(args.models), exclude=_patterns(args.exclude),
-                     evaluators=_patterns(args.evaluators),
-                     datasets=_patterns(args.dataset),
-                     epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                     latent_dims=args.latent_dim, seeds=args.seeds, limit=args.limit,
-                     device=args.device, out=args.out, data_root=args.data_root,
-                     force=args.force, report_only=args.report_only,
-                     workers=args.workers, executor=args.executor,
-                     ray_address=args.ray_address, amp=args.amp,
-                     budget_flops=args.budget_flops).validated()
+    values = config_values(args)
+    for field in ("models", "evaluators"):  # an empty list must not silently mean "everything"
+        if not values[field]:
+            raise ConfigError(f"--{field} needs at least one name or pattern, got an empty list")
+    return RunConfig(**values).validated()
 
 
 def list_registered() -> str:
@@ -132,11 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = parser()
     args = p.parse_args(argv)
     if args.config:
-        values = read_toml(args.config)
-        to_flag = {"models": ",".join, "exclude": ",".join, "evaluators": ",".join, "datasets": ",".join}
-        flag = {"latent_dims": "latent_dim", "datasets": "dataset"}
-        p.set_defaults(**{flag.get(k, k): to_flag.get(k, lambda v: v)(v)
-                          for k, v in values.items()})
+        p.set_defaults(**read_toml(args.config))  # keyed by RunConfig field, as the flags' dest
         args = p.parse_args(argv)
     return args
 

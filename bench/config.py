@@ -17,6 +17,8 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from bench.options import TOML_OPTIONS
+
 # Bump when a change to training or data handling makes old cells incomparable.
 CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off)
 MAX_EPOCHS = 10_000  # a typo like --epochs 80000 would otherwise run for weeks
@@ -160,17 +162,9 @@ def _positive(flag: str, value, most: int | None = None) -> None:
         raise ConfigError(f"{flag} {value} is more than this benchmark allows ({most:,})")
 
 
-# TOML keys -> (RunConfig field, expected type). Lists may also be given as comma strings.
-TOML_KEYS = {
-    "models": ("models", "patterns"), "exclude": ("exclude", "patterns"),
-    "evaluators": ("evaluators", "patterns"), "dataset": ("datasets", "patterns"),
-    "epochs": ("epochs", int), "batch_size": ("batch_size", int), "lr": ("lr", float),
-    "latent_dim": ("latent_dims", "ints"), "seeds": ("seeds", "ints"), "limit": ("limit", int),
-    "device": ("device", str), "out": ("out", str), "data_root": ("data_root", str),
-    "workers": ("workers", (int, str)), "executor": ("executor", str),
-    "ray_address": ("ray_address", str), "amp": ("amp", bool),
-    "budget_flops": ("budget_flops", float),
-}
+# option kind (bench.options) -> the TOML value it takes; lists may also be comma strings
+TOML_TYPES = {"patterns": "patterns", "ints": "ints", "int": int, "float": float, "flops": float,
+              "str": str, "bool": bool, "workers": (int, str)}
 
 
 def read_toml(path: str | Path) -> dict:
@@ -189,12 +183,12 @@ def read_toml(path: str | Path) -> dict:
     table = raw.get("run", raw)  # accept a [run] table or top-level keys
     values = {}
     for key, value in table.items():
-        if key not in TOML_KEYS:
-            close = difflib.get_close_matches(key, TOML_KEYS, n=1)
+        if key not in TOML_OPTIONS:
+            close = difflib.get_close_matches(key, TOML_OPTIONS, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{path}: unknown key {key!r}.{hint} Known: {', '.join(TOML_KEYS)}")
-        field_name, kind = TOML_KEYS[key]
-        values[field_name] = _coerce(path, key, value, kind)
+            raise ConfigError(f"{path}: unknown key {key!r}.{hint} Known: {', '.join(TOML_OPTIONS)}")
+        option = TOML_OPTIONS[key]
+        values[option.field] = _coerce(path, key, value, TOML_TYPES[option.kind])
     return values
 
 

@@ -23,6 +23,34 @@ def test_toml_values_are_used_and_flags_override_them(tmp_path):
     assert cfg.epochs == 5 and cfg.latent_dims == (8, 16)
 
 
+def test_every_run_option_is_declared_once_and_reaches_its_field_by_flag_and_by_toml(tmp_path):
+    """bench.options is the one declaration: a RunConfig field without an Option (or an Option
+    without a field) fails here, and each option's flag and TOML key set that field."""
+    from dataclasses import fields
+
+    from bench.options import OPTIONS
+
+    declared = [o.field for o in OPTIONS]
+    assert sorted(declared) == sorted(f.name for f in fields(RunConfig) if f.name != "extra")
+    assert len(set(declared)) == len(declared)
+    samples = {"patterns": ("dense_ae,pca", ["dense_ae", "pca"], ("dense_ae", "pca")),
+               "ints": ("3,4", [3, 4], (3, 4)), "int": ("3", 3, 3), "float": ("0.5", 0.5, 0.5),
+               "flops": ("2e12", 2e12, 2e12), "str": ("cpu", "cpu", "cpu"), "workers": ("2", 2, 2)}
+    for o in OPTIONS:
+        if o.kind == "bool":
+            assert getattr(parse_args([o.flag]), o.field) is True
+            flag_value, toml_value, expected = None, True, True
+        else:
+            flag_value, toml_value, expected = samples[o.kind]
+            if o.choices:
+                flag_value = toml_value = expected = o.choices[-1]
+            assert getattr(parse_args([o.flag, flag_value]), o.field) == expected, o.flag
+        if o.toml_key:
+            import json
+            path = write(tmp_path, f"{o.toml_key} = {json.dumps(toml_value)}\n")
+            assert getattr(parse_args(["--config", str(path)]), o.field) == expected, o.toml_key
+
+
 @pytest.mark.parametrize("text, message", [
     ("epoch = 3\n", "unknown key 'epoch'. Did you mean 'epochs'?"),
     ("epochs = \"three\"\n", "epochs has the wrong type"),

@@ -1,0 +1,118 @@
+"""Every run option declared once: its `RunConfig` field, command-line flag, TOML key, kind and
+help. `bench.cli` builds its parser from this list and `bench.config` its TOML reader, so adding
+an option is a field in `RunConfig` plus one `Option` here (a test checks that the two agree).
+
+    Option("epochs", "--epochs", "int", "training epochs, every model")
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+# kind -> how a command-line string becomes the field's value
+KINDS = ("patterns", "ints", "int", "float", "flops", "str", "bool", "workers")
+
+
+@dataclass(frozen=True)
+class Option:
+    field: str                 # the RunConfig field it sets
+    flag: str                  # the command-line flag
+    kind: str                  # one of KINDS
+    help: str = ""
+    toml: str | None = ""      # the TOML key ("" = the flag without dashes; None = flag only)
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    env: str | None = None     # an environment variable that overrides the default
+    cli_default: object = None  # the command line's default where it is not RunConfig's
+
+    @property
+    def toml_key(self) -> str | None:
+        return self.flag.lstrip("-").replace("-", "_") if self.toml == "" else self.toml
+
+
+OPTIONS = [
+    Option("models", "--models", "patterns", "comma-separated fnmatch patterns (default: all)"),
+    Option("exclude", "--exclude", "patterns", "comma-separated patterns to leave out"),
+    Option("evaluators", "--evaluators", "patterns",
+           "comma-separated evaluator patterns; 'default' is every evaluator not marked opt-in "
+           "(e.g. default,anomaly_oneclass)"),
+    Option("epochs", "--epochs", "int", "training epochs, every model"),
+    Option("budget_flops", "--budget-flops", "flops",
+           "instead of --epochs: every model trains for as many epochs as this many training "
+           "FLOPs buy it (e.g. 2e14), so cheap models get more epochs", metavar="FLOPS"),
+    Option("batch_size", "--batch-size", "int", "training batch size, every model"),
+    Option("lr", "--lr", "float", "Adam learning rate, every model"),
+    Option("latent_dims", "--latent-dim", "ints", "latent size(s), e.g. 32 or 8,16,32"),
+    Option("seeds", "--seeds", "ints", "e.g. 0,1,2"),
+    Option("datasets", "--dataset", "patterns",
+           "mnist, fashion_mnist, kmnist, emnist_digits or digits; several (comma-separated) run "
+           "one grid per dataset under --out"),
+    Option("limit", "--limit", "int", "first N train and N test images"),
+    Option("device", "--device", "str", "auto (CUDA when present), cpu or cuda"),
+    Option("workers", "--workers", "workers",
+           "cells run in parallel CPU processes, one thread each; 'auto' (default, or "
+           "$AEBENCH_WORKERS): one per core, 1 on CUDA", env="AEBENCH_WORKERS", cli_default="auto"),
+    Option("executor", "--executor", "str",
+           "local (default): cells in this machine's processes; ray: every cell a Ray task",
+           choices=("local", "ray")),
+    Option("ray_address", "--ray-address", "str",
+           "join this Ray cluster (default with --executor ray: a local instance on 127.0.0.1)"),
+    Option("amp", "--amp", "bool",
+           "mixed-precision training: float16 with gradient scaling on CUDA, bfloat16 on CPU "
+           "(faster only on CPUs with bfloat16 instructions)"),
+    Option("out", "--out", "str", "results directory (default reports/<run-name>)"),
+    Option("data_root", "--data-root", "str", "data cache (default $AEBENCH_DATA or ~/.cache/aebench)"),
+    Option("force", "--force", "bool", "recompute cells even if finished", toml=None),
+    Option("report_only", "--report-only", "bool", "rebuild the report from --out, no training",
+           toml=None),
+]
+TOML_OPTIONS = {o.toml_key: o for o in OPTIONS if o.toml_key}
+
+
+def parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def parse_flops(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of FLOPs such as 2e14, got {text!r}") from None
+
+
+def parse_patterns(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def parse_ints(text: str) -> tuple[int, ...]:
+    return tuple(parse_int(part) for part in parse_patterns(text))
+
+
+def parse_workers(text: str) -> int | str:
+    return "auto" if text == "auto" else parse_int(text)
+
+
+PARSE = {"patterns": parse_patterns, "ints": parse_ints, "int": parse_int, "float": float,
+         "flops": parse_flops, "str": str, "workers": parse_workers}
+
+
+def add_to_parser(parser: argparse.ArgumentParser, defaults) -> None:
+    """One argument per option, its default from `defaults` (a RunConfig) or its variable."""
+    for o in OPTIONS:
+        default = getattr(defaults, o.field) if o.cli_default is None else o.cli_default
+        if o.env and os.environ.get(o.env):
+            default = PARSE[o.kind](os.environ[o.env])
+        if o.kind == "bool":
+            parser.add_argument(o.flag, dest=o.field, action="store_true", help=o.help)
+        else:
+            parser.add_argument(o.flag, dest=o.field, type=PARSE[o.kind], default=default,
+                                metavar=o.metavar, choices=o.choices, help=o.help)
+
+
+def config_values(args: argparse.Namespace) -> dict:
+    """The RunConfig keyword arguments in parsed arguments."""
+    return {o.field: getattr(args, o.field) for o in OPTIONS}
