@@ -160,6 +160,27 @@ def test_extra_outlier_sets_from_the_runner_are_scored():
     assert "ood_auroc_fashion_mnist" in values and "ood_auroc_wrong_shape" not in values
 
 
+def test_the_runner_loads_the_outlier_sets_evaluators_declare_and_notes_a_missing_one(tmp_path):
+    """The runner names no dataset: an evaluator's `outlier_sets` decide what is loaded, for the
+    run's dataset only; a set that cannot be had is a note naming the evaluator."""
+    from bench.config import RunConfig
+    from bench.data.datasets import load_dataset
+    from bench.evaluators import Evaluator
+    from bench.run.shared_inputs import shared_inputs
+
+    class Wants(Evaluator):
+        name = "wants_outliers"
+        outlier_sets = {"digits": ("digits", "no_such_set"), "mnist": ("kmnist",)}
+
+    data = load_dataset("digits", tmp_path / "data")
+    cfg = RunConfig(datasets=("digits",), data_root=str(tmp_path / "data"))
+    shared, thread = shared_inputs(cfg, tmp_path / "out", data, torch.device("cpu"), [Wants()], {}, False)
+    assert thread is None and list(shared.outliers) == ["digits"]  # not kmnist: an MNIST run's
+    assert np.array_equal(shared.outliers["digits"], data.x_test)
+    assert len(shared.notes) == 1 and shared.notes[0].startswith(
+        "no_such_set was not available as an outlier set, so wants_outliers ran without it")
+
+
 def test_umap_mixture_falls_back_to_a_larger_variance_floor(monkeypatch):
     """A cluster packed into one point makes the default fit fail (seen once in CI); the
     evaluator retries with a larger covariance floor instead of failing the cell."""

@@ -98,6 +98,10 @@ class Evaluator:
     version: int = 1
     needs_decoder: bool = False   # skipped for models without a decoder (the raw-pixel row)
     needs_judge: bool = False     # the runner trains the judge classifier (before or beside the cells)
+    # outlier image sets it scores against, by the run's dataset: {"mnist": ("fashion_mnist",)}
+    # loads Fashion-MNIST's test images into EvalContext.outliers of an MNIST run (optional:
+    # a set that cannot be had is a note in the report, and the evaluator runs without it)
+    outlier_sets: dict[str, tuple[str, ...]] = {}
     default: bool = True          # run unless --evaluators names a set without it
     metrics: tuple[MetricSpec, ...] = ()   # every metric `evaluate` may return
     task: str = ""                # a report section of its own ("denoising"), or the leaderboard

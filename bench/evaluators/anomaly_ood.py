@@ -61,6 +61,7 @@ class OutOfDistribution(Evaluator):
     version = 2
     order = 50
     needs_decoder = True
+    outlier_sets = {"mnist": ("fashion_mnist",)}  # another dataset's images as outliers
     task = "anomaly detection"
     task_help = ("A model trained on all digits scores each image by its reconstruction error; "
                  "AUROC of the test digits (normal) against an outlier set made from them or "

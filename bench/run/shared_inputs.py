@@ -34,27 +34,24 @@ class SharedInputs:
     notes: list[str] = field(default_factory=list)  # shown in the report's "What was run"
 
 
-OOD_DATASET = "fashion_mnist"
-
-
 def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.device,
                   evaluators: list[Evaluator], timings: dict[str, float], judge_beside_cells: bool
                   ) -> tuple[SharedInputs, threading.Thread | None]:
-    """The outlier sets and the judge. With `judge_beside_cells` (cells in worker processes),
+    """The outlier sets the evaluators declare and the judge. With `judge_beside_cells` (cells in worker processes),
     the judge trains in a one-thread background thread of this otherwise idle process while the
     workers train the models; the evaluators that need it run last in each cell and wait for
     it. Serially it cost ~140 s of 2-thread wall time before the first cell (two threads are
     only ~1.2x one on these small networks)."""
     shared = SharedInputs()
-    if any(e.name == "anomaly_ood" for e in evaluators) and data.name == "mnist":
+    for name in sorted({n for e in evaluators for n in e.outlier_sets.get(data.name, ())}):
         try:
-            shared.outliers[OOD_DATASET] = load_dataset(OOD_DATASET, cfg.data_root).x_test
-        except Exception as exc:  # optional: the offline outlier sets still run
+            shared.outliers[name] = load_dataset(name, cfg.data_root).x_test
+        except Exception as exc:  # optional: the evaluators run without it
+            users = ", ".join(e.name for e in evaluators if name in e.outlier_sets.get(data.name, ()))
             lines = [line.strip(" -") for line in str(exc).splitlines()] or [type(exc).__name__]
             tried = "; ".join(lines[1:-1]) or lines[0]
-            shared.notes.append(f"{OOD_DATASET} was not available as an outlier set, so "
-                                f"ood_auroc_{OOD_DATASET} is missing (tried: {tried}). "
-                                + (lines[-1] if len(lines) > 1 else ""))
+            shared.notes.append(f"{name} was not available as an outlier set, so {users} ran "
+                                f"without it (tried: {tried}). " + (lines[-1] if len(lines) > 1 else ""))
             log.warning("%s", shared.notes[-1])
     if not any(e.needs_judge for e in evaluators):
         return shared, None
