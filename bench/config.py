@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench.options import TOML_OPTIONS
+from bench.options import TOML_OPTIONS, TOML_TYPES
 
 # Bump when a change to training or data handling makes old cells incomparable.
 CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off)
@@ -160,11 +160,6 @@ def _positive(flag: str, value, most: int | None = None) -> None:
         raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
     if most is not None and value > most:
         raise ConfigError(f"{flag} {value} is more than this benchmark allows ({most:,})")
-
-
-# option kind (bench.options) -> the TOML value it takes; lists may also be comma strings
-TOML_TYPES = {"patterns": "patterns", "ints": "ints", "int": int, "float": float, "flops": float,
-              "str": str, "bool": bool, "workers": (int, str)}
 
 
 def read_toml(path: str | Path) -> dict:

@@ -10,17 +10,13 @@ import argparse
 import os
 from dataclasses import dataclass
 
-# kind -> how a command-line string becomes the field's value
-KINDS = ("patterns", "ints", "int", "float", "flops", "str", "bool", "workers")
-
-
 @dataclass(frozen=True)
 class Option:
     field: str                 # the RunConfig field it sets
     flag: str                  # the command-line flag
-    kind: str                  # one of KINDS
+    kind: str                  # a key of PARSE, or "bool" (a switch)
     help: str = ""
-    toml: str | None = ""      # the TOML key ("" = the flag without dashes; None = flag only)
+    in_toml: bool = True       # also a TOML key: the flag without dashes, "-" as "_"
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     env: str | None = None     # an environment variable that overrides the default
@@ -28,7 +24,7 @@ class Option:
 
     @property
     def toml_key(self) -> str | None:
-        return self.flag.lstrip("-").replace("-", "_") if self.toml == "" else self.toml
+        return self.flag.lstrip("-").replace("-", "_") if self.in_toml else None
 
 
 OPTIONS = [
@@ -63,25 +59,25 @@ OPTIONS = [
            "(faster only on CPUs with bfloat16 instructions)"),
     Option("out", "--out", "str", "results directory (default reports/<run-name>)"),
     Option("data_root", "--data-root", "str", "data cache (default $AEBENCH_DATA or ~/.cache/aebench)"),
-    Option("force", "--force", "bool", "recompute cells even if finished", toml=None),
+    Option("force", "--force", "bool", "recompute cells even if finished", in_toml=False),
     Option("report_only", "--report-only", "bool", "rebuild the report from --out, no training",
-           toml=None),
+           in_toml=False),
 ]
 TOML_OPTIONS = {o.toml_key: o for o in OPTIONS if o.toml_key}
 
 
-def parse_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+def _number(convert, expected: str):
+    """A command-line number parser whose error names what was expected."""
+    def parse(text: str):
+        try:
+            return convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    return parse
 
 
-def parse_flops(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of FLOPs such as 2e14, got {text!r}") from None
+parse_int = _number(int, "an integer")
+parse_flops = _number(float, "a number of FLOPs such as 2e14")
 
 
 def parse_patterns(text: str) -> tuple[str, ...]:
@@ -96,8 +92,12 @@ def parse_workers(text: str) -> int | str:
     return "auto" if text == "auto" else parse_int(text)
 
 
+# kind -> how a command-line string becomes the field's value, and what a TOML value must be
+# (lists may also be comma strings there)
 PARSE = {"patterns": parse_patterns, "ints": parse_ints, "int": parse_int, "float": float,
          "flops": parse_flops, "str": str, "workers": parse_workers}
+TOML_TYPES = {"patterns": "patterns", "ints": "ints", "int": int, "float": float, "flops": float,
+              "str": str, "bool": bool, "workers": (int, str)}
 
 
 def add_to_parser(parser: argparse.ArgumentParser, defaults) -> None:

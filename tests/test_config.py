@@ -26,6 +26,7 @@ def test_toml_values_are_used_and_flags_override_them(tmp_path):
 def test_every_run_option_is_declared_once_and_reaches_its_field_by_flag_and_by_toml(tmp_path):
     """bench.options is the one declaration: a RunConfig field without an Option (or an Option
     without a field) fails here, and each option's flag and TOML key set that field."""
+    import json
     from dataclasses import fields
 
     from bench.options import OPTIONS
@@ -46,7 +47,6 @@ def test_every_run_option_is_declared_once_and_reaches_its_field_by_flag_and_by_
                 flag_value = toml_value = expected = o.choices[-1]
             assert getattr(parse_args([o.flag, flag_value]), o.field) == expected, o.flag
         if o.toml_key:
-            import json
             path = write(tmp_path, f"{o.toml_key} = {json.dumps(toml_value)}\n")
             assert getattr(parse_args(["--config", str(path)]), o.field) == expected, o.toml_key
 

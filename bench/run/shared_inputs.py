@@ -43,15 +43,19 @@ def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.devi
     it. Serially it cost ~140 s of 2-thread wall time before the first cell (two threads are
     only ~1.2x one on these small networks)."""
     shared = SharedInputs()
-    for name in sorted({n for e in evaluators for n in e.outlier_sets.get(data.name, ())}):
+    users: dict[str, list[str]] = {}  # outlier set -> the evaluators that declare it
+    for e in evaluators:
+        for name in e.outlier_sets.get(data.name, ()):
+            users.setdefault(name, []).append(e.name)
+    for name in sorted(users):
         try:
             shared.outliers[name] = load_dataset(name, cfg.data_root).x_test
         except Exception as exc:  # optional: the evaluators run without it
-            users = ", ".join(e.name for e in evaluators if name in e.outlier_sets.get(data.name, ()))
             lines = [line.strip(" -") for line in str(exc).splitlines()] or [type(exc).__name__]
             tried = "; ".join(lines[1:-1]) or lines[0]
-            shared.notes.append(f"{name} was not available as an outlier set, so {users} ran "
-                                f"without it (tried: {tried}). " + (lines[-1] if len(lines) > 1 else ""))
+            shared.notes.append(f"{name} was not available as an outlier set, so "
+                                f"{', '.join(users[name])} ran without it (tried: {tried}). "
+                                + (lines[-1] if len(lines) > 1 else ""))
             log.warning("%s", shared.notes[-1])
     if not any(e.needs_judge for e in evaluators):
         return shared, None

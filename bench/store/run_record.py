@@ -5,7 +5,6 @@ Why apart from `bench.store.cell`: that file is one cell's files; this one is th
 contract with the report and with other aebench versions (`STORE_FORMAT`).
 
     manifest = read_run_manifest(out); results, failures = collect_results(run_cells(out, manifest))
-    manifest.data["n_train"], manifest.cost["wall_seconds"], manifest.write(out)
 """
 from __future__ import annotations
 
@@ -60,8 +59,9 @@ class RunManifest:
         atomic.write_json(Path(out) / "run.json", {"store_format": STORE_FORMAT, **asdict(self)})
 
 
+FIELDS = {f.name for f in fields(RunManifest)}
 # the fields without a default: a run.json without them cannot be reported on
-REQUIRED = [f.name for f in fields(RunManifest) 
+REQUIRED = [f.name for f in fields(RunManifest)
             if f.default is MISSING and f.default_factory is MISSING]
 
 
@@ -82,8 +82,7 @@ def read_run_manifest(out: Path) -> RunManifest:
     if missing:
         raise DamagedManifestError(f"{path} is damaged (no {', '.join(missing)}); run the benchmark "
                                    "into this directory again to rewrite it")
-    known = {f.name for f in fields(RunManifest)}
-    return RunManifest(**{k: v for k, v in record.items() if k in known})
+    return RunManifest(**{k: v for k, v in record.items() if k in FIELDS})
 
 
 def run_cells(out: Path, manifest: RunManifest) -> list[CellStore]:
