@@ -16,7 +16,6 @@ import math
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry
 
 ADAM_COPIES = 4  # weights, gradients and Adam's two moments, all float32
 
@@ -59,13 +58,16 @@ class FlopCount(TorchDispatchMode):
     contractive AE's Jacobian penalty); the totals are the same."""
 
     def __init__(self):
+        from torch.utils.flop_counter import flop_registry  # imports triton: only when counting
+
         super().__init__()
         self.flops = 0
+        self._registry = flop_registry
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        count = flop_registry.get(func.overloadpacket)
+        count = self._registry.get(func.overloadpacket)
         if count is not None:
             self.flops += count(*args, **kwargs, out_val=out)
         return out

@@ -235,3 +235,12 @@ def test_report_only_and_the_sweep_index_import_no_torch(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(sweep)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "digits" in (sweep / "report.md").read_text()
+
+    # rerunning the finished run (what every resumed run pays at start) skips the heavy imports
+    # nothing needs: torchvision (~1-2 s, for its version string) and triton (FLOP counting)
+    code = ("import sys; from bench.cli import main\n"
+            f"assert main(['--dataset', 'digits', '--out', sys.argv[1], *{small!r}]) == 0\n"
+            "leaked = [m for m in sys.modules if m.split('.')[0] in ('torchvision', 'triton')]\n"
+            "assert not leaked, leaked\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr

@@ -5,6 +5,7 @@ all stored in run.json so that the report needs neither the registry nor torch.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 import subprocess
 import sys
@@ -40,16 +41,12 @@ def model_card(name: str) -> dict:
 
 
 def environment(device: torch.device) -> dict:
-    import sklearn
-    import torchvision
-
-    versions = {"python": platform.python_version(), "torch": torch.__version__,
-                "torchvision": torchvision.__version__, "scikit-learn": sklearn.__version__}
-    try:
-        from importlib.metadata import version
-        versions["umap-learn"] = version("umap-learn")
-    except Exception:
-        pass
+    versions = {"python": platform.python_version(), "torch": torch.__version__}
+    for package in ("torchvision", "scikit-learn", "umap-learn"):
+        try:  # from the installed metadata: importing torchvision costs ~1-2 s per process
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return {"device": str(device), "threads": torch.get_num_threads(),
             "platform": platform.platform(), "versions": versions, "git_commit": _git_commit()}
 
