@@ -5,6 +5,14 @@ import socket
 
 import pytest
 
+# Under pytest-xdist (`-n`, on by default in pyproject.toml) each test process gets its share of
+# the cores: torch's and numba's default of one thread per core in every process oversubscribes
+# them (small-op training ran ~28x slower with 2 threads on 2 busy cores). Set before any test
+# module imports torch; the runs the tests start in subprocesses inherit it.
+if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
+    share = str(max(1, (os.cpu_count() or 1) // workers))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(name, share)
 os.environ.setdefault("AEBENCH_QUIET", "1")
 # Small test grids run serially (spawning workers costs more than it saves on digits); the
 # tests that exercise worker processes pass --workers explicitly.
@@ -45,3 +53,10 @@ def scratch_registry():
     yield add
     for name in added:
         MODELS.remove(name)
+
+
+def pytest_collection_modifyitems(items):
+    """The files marked `long` (end-to-end runs of a minute or more) first, so that xdist
+    (`--dist loadfile`: a file's tests share one process and its module fixtures) starts them
+    early and its processes finish together instead of one running a long file alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -18,6 +18,8 @@ from bench.model_api import build_model
 from bench.plugins import load_all_models
 from bench.train import seed_everything, train
 
+pytestmark = pytest.mark.long  # end to end: scheduled first (conftest.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "digits", "--models", "dense_ae,linear_ae", "--evaluators",
         "reconstruction,probe,knn", "--latent-dim", "4", "--limit", "250", "--workers", "1", "-q"]

@@ -11,6 +11,8 @@ import pytest
 
 from bench.cli import main
 
+pytestmark = pytest.mark.long  # end to end: scheduled first (conftest.py)
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
