@@ -140,3 +140,17 @@ def test_knn_vote_matches_scikit_learn_including_ties():
     for k in (2, 4, 10):  # even k: ties happen, and go to the smaller label in both
         ref = KNeighborsClassifier(n_neighbors=k, algorithm="brute").fit(z_train, y_train).predict(z_test)
         np.testing.assert_array_equal(knn_predict(z_train, y_train, z_test, k), ref)
+
+
+def test_umaps_numba_kernels_use_numbas_file_cache():
+    """Each process's first UMAP compiled umap-learn's uncached kernels again (~8 s);
+    `bench.evaluators._umap` turns numba's file cache on for them: the layout kernel an
+    embedding runs is looked up in (or saved to) that cache."""
+    import umap.layouts
+
+    from bench.evaluators.umap_embed import fit_umap
+
+    z = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    assert fit_umap(z, 2, seed=0).shape == (60, 2)
+    stats = umap.layouts._nb_optimize_layout_euclidean_single_epoch.stats
+    assert stats.cache_path is not None and sum(stats.cache_hits.values()) + sum(stats.cache_misses.values()) >= 1

@@ -26,6 +26,7 @@ from sklearn.manifold import trustworthiness
 from bench.evaluators import (EvalContext, EvalResult, Evaluator, FigureSpec, MetricSpec,
                               register_evaluator)
 from bench.evaluators._neighbours import nearest
+from bench.evaluators._umap import umap_module
 
 N_NEIGHBORS = 10
 MAX_POINTS = 5_000
@@ -51,8 +52,7 @@ def umap_subset(labels: np.ndarray, n: int | None = None) -> np.ndarray:
 def fit_umap(z: np.ndarray, n_components: int, n_neighbors: int = 15, min_dist: float = 0.1,
              seed: int = 0) -> np.ndarray:
     """UMAP embedding of `z` (float32) on exact neighbours; reproducible for a given seed."""
-    import umap  # heavy import (numba): only when an evaluator needs it
-
+    umap = umap_module()
     n_neighbors = min(n_neighbors, len(z) - 1)
     idx, dist = nearest(z, z, n_neighbors)
     with warnings.catch_warnings():
