@@ -42,3 +42,25 @@ def test_scaling_runs_real_grids_and_draws_the_figure(tmp_path):
     assert [r["models"] for r in result["by_count"]] == [1, 2]
     assert all(r["wall_s"] >= r["train_s"] > 0 for r in result["by_size"] + result["by_count"])
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_umap_epochs_study_reproduces_the_evaluator_at_its_own_epochs(tmp_path, capsys):
+    """The study re-scores a finished run's codes at other epoch counts; at the evaluator's own
+    (`N_EPOCHS`) it must give the run's `umap_cluster_acc`, or it measures something else."""
+    import pandas as pd
+
+    from bench.cli import main as run_all
+    from bench.evaluators.umap_embed import N_EPOCHS
+    from bench.tools import umap_epochs
+
+    out = tmp_path / "run"
+    assert run_all(["--dataset", "digits", "--models", "pca", "--latent-dim", "8", "--limit", "200",
+                    "--evaluators", "umap_cluster", "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert umap_epochs.main([str(out), "--models", "pca", "--epochs", f"{N_EPOCHS},20"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [int(r[1]) for r in rows] == [N_EPOCHS, 20]
+    results = pd.read_csv(out / "results.csv")
+    expected = results.loc[results["metric"] == "umap_cluster_acc", "value"].item()
+    assert float(rows[0][2]) == round(expected, 3)
+    assert 0 <= float(rows[1][2]) <= 1

@@ -50,7 +50,7 @@ def umap_subset(labels: np.ndarray, n: int | None = None) -> np.ndarray:
 
 
 def fit_umap(z: np.ndarray, n_components: int, n_neighbors: int = 15, min_dist: float = 0.1,
-             seed: int = 0) -> np.ndarray:
+             seed: int = 0, n_epochs: int = N_EPOCHS) -> np.ndarray:
     """UMAP embedding of `z` (float32) on exact neighbours; reproducible for a given seed."""
     umap = umap_module()
     n_neighbors = min(n_neighbors, len(z) - 1)
@@ -58,7 +58,7 @@ def fit_umap(z: np.ndarray, n_components: int, n_neighbors: int = 15, min_dist: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "n_jobs overridden by random_state" and friends
         return umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
-                         n_epochs=N_EPOCHS, random_state=seed,
+                         n_epochs=n_epochs, random_state=seed,
                          precomputed_knn=(idx, dist, None)).fit_transform(z)
 
 
