@@ -56,9 +56,12 @@ def scratch_registry():
 
 
 def pytest_collection_modifyitems(items):
-    """The real-MNIST test first (the longest, with two worker processes of its own), then the
-    other files marked `long` (end-to-end runs of a minute or more), so that xdist (`--dist
-    loadfile`: a file's tests share one process and its module fixtures) starts them early and
-    its processes finish together instead of one running a long file alone at the end."""
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
-                                 item.get_closest_marker("long") is None))
+    """The files marked `long` (end-to-end runs of a minute or more) first, longest first by the
+    seconds each declares (its tests' total in one process, from `--durations`), so that xdist
+    (`--dist loadfile`: a file's tests share one process and its module fixtures) starts them
+    early and its processes finish together instead of one running a long file alone at the end."""
+    def seconds(item) -> float:
+        marker = item.get_closest_marker("long")
+        return marker.kwargs.get("seconds", 60) if marker else 0
+
+    items.sort(key=lambda item: -seconds(item))

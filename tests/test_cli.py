@@ -10,7 +10,7 @@ from bench.model_api import Autoencoder
 from bench.plugins import load_all_models
 from bench.store.run_record import RESULT_COLUMNS
 
-pytestmark = pytest.mark.long  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=190)  # end to end: scheduled first (conftest.py)
 
 FAST = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "-q"]
 NO_UMAP = ["--evaluators", "reconstruction,kmeans,probe"]

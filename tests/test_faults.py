@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.long  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=210)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "digits", "--models", "linear_ae,pca", "--seeds", "0,1", "--evaluators",

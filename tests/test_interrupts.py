@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.long  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=105)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--seeds", "0,1",

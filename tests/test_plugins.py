@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.long  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=115)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--limit", "200",

@@ -16,7 +16,7 @@ import pytest
 from bench.cli import config_from_args, main, parser
 from bench.run.runner import run
 
-pytestmark = pytest.mark.long  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=90)  # end to end: scheduled first (conftest.py)
 
 GRID = ["--dataset", "digits", "--limit", "250", "--epochs", "1", "--models", "dense_ae,pca",
         "--seeds", "0,1,2", "--latent-dim", "4,8", "--evaluators", "reconstruction,kmeans,probe", "-q"]

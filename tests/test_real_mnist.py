@@ -9,7 +9,7 @@ from bench.cli import main
 from bench.data.datasets import load_dataset
 from bench.plugins import load_all_models
 
-pytestmark = [pytest.mark.slow, pytest.mark.long]
+pytestmark = [pytest.mark.slow, pytest.mark.long(seconds=140)]
 
 
 def test_real_loader_gives_the_standard_splits():
