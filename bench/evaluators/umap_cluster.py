@@ -22,7 +22,7 @@ from sklearn.mixture import GaussianMixture
 
 from bench.evaluators import EvalContext, EvalResult, Evaluator, MetricSpec, register_evaluator
 from bench.evaluators._cluster_metrics import matched_accuracy
-from bench.evaluators.umap_embed import fit_umap, umap_subset
+from bench.evaluators.umap_embed import N_EPOCHS, fit_umap, umap_subset
 
 N_NEIGHBORS = 20
 N_COMPONENTS = 10
@@ -42,6 +42,16 @@ def fit_mixture(emb: np.ndarray, k: int, seed: int) -> np.ndarray:
         except ValueError:
             if reg == REG_COVAR[-1]:
                 raise
+
+
+def umap_clusters(z: np.ndarray, k: int, seed: int, n_epochs: int = N_EPOCHS) -> np.ndarray:
+    """Cluster labels of the `N_REPEATS` UMAP + mixture seeds of a cell, one row each (int16)."""
+    repeats = []
+    for r in range(N_REPEATS):
+        emb = fit_umap(z, n_components=min(N_COMPONENTS, len(z) - 2), n_neighbors=N_NEIGHBORS,
+                       min_dist=0.0, seed=seed * N_REPEATS + r, n_epochs=n_epochs)
+        repeats.append(fit_mixture(emb.astype(np.float64), k, seed * N_REPEATS + r))
+    return np.stack(repeats).astype(np.int16)
 
 
 @register_evaluator("umap_cluster", description="N2D: Gaussian mixture on a 10-D UMAP of the test codes; "
@@ -68,13 +78,7 @@ class UMAPCluster(Evaluator):
         subset = umap_subset(ctx.y_test)
         z, y = ctx.z_test[subset].astype(np.float32), ctx.y_test[subset]
         k = len(np.unique(ctx.y_train))
-        repeats = []
-        for r in range(N_REPEATS):
-            seed = ctx.seed * N_REPEATS + r
-            emb = fit_umap(z, n_components=min(N_COMPONENTS, len(z) - 2), n_neighbors=N_NEIGHBORS,
-                           min_dist=0.0, seed=seed)
-            repeats.append(fit_mixture(emb.astype(np.float64), k, seed))
-        clusters = np.stack(repeats).astype(np.int16)
+        clusters = umap_clusters(z, k, ctx.seed)
         with warnings.catch_warnings():  # a code with fewer than k distinct values
             warnings.simplefilter("ignore", ConvergenceWarning)
             kmeans = KMeans(n_clusters=k, n_init=10, random_state=ctx.seed).fit_predict(

@@ -141,8 +141,8 @@ def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tupl
                 [m for m in model_order if m in set(sub["model"])])
             higher = bool(sub["higher_is_better"].iloc[0])
             bars = ax.barh(range(len(stats)), stats["mean"], color=[palette[m] for m in stats.index],
-                           xerr=stats["std"].fillna(0) if len(stats) and stats["std"].notna().any()
-                           else None, error_kw={"ecolor": ".26", "elinewidth": 2.25})
+                           xerr=stats["std"].fillna(0) if stats["std"].notna().any() else None,
+                           error_kw={"ecolor": ".26", "elinewidth": 2.25})
             ax.set_yticks(range(len(stats)), stats.index)
             ax.set_ylim(len(stats) - 0.5, -0.5)  # the report's order top to bottom
             ax.grid(axis="y", visible=False)

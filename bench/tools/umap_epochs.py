@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.data.datasets import load_dataset
 from bench.evaluators._cluster_metrics import matched_accuracy
-from bench.evaluators.umap_cluster import N_COMPONENTS, N_NEIGHBORS, N_REPEATS, fit_mixture
+from bench.evaluators.umap_cluster import umap_clusters
 from bench.evaluators.umap_embed import fit_umap, umap_subset
 from bench.store.run_record import read_run_manifest
 
@@ -39,11 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             seed = json.loads((cell / "config.json").read_text())["seed"]
             z = np.load(cell / "embeddings.npz")["z_test"][subset].astype(np.float32)
             for epochs in map(int, args.epochs.split(",")):
-                start, accs = time.perf_counter(), []
-                for r in range(N_REPEATS):  # as UMAPCluster.evaluate
-                    emb = fit_umap(z, min(N_COMPONENTS, len(z) - 2), N_NEIGHBORS, 0.0,
-                                   seed * N_REPEATS + r, n_epochs=epochs)
-                    accs.append(matched_accuracy(y, fit_mixture(emb.astype(np.float64), k, seed * N_REPEATS + r)))
+                start = time.perf_counter()
+                accs = [matched_accuracy(y, c) for c in umap_clusters(z, k, seed, n_epochs=epochs)]
                 print(f"{cell.name:34s} {epochs:6d} {np.mean(accs):7.3f} {np.std(accs):8.3f} "
                       f"{time.perf_counter() - start:8.1f}", flush=True)
     return 0
