@@ -3,8 +3,6 @@ that leave the training untouched, a SIGKILLed cell that goes on from its last f
 to the same result as an uninterrupted run, and equal-FLOPs budgets."""
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from bench.cost import epochs_for_budget, model_cost
 from bench.model_api import build_model
 from bench.plugins import load_all_models
 from bench.train import seed_everything, train
+from tests import warm_runs
 
 pytestmark = pytest.mark.long(seconds=60)  # end to end: scheduled first (conftest.py)
 
@@ -25,12 +24,11 @@ ARGS = ["--dataset", "digits", "--models", "dense_ae,linear_ae", "--evaluators",
         "reconstruction,probe,knn", "--latent-dim", "4", "--limit", "250", "--workers", "1", "-q"]
 
 
-def run_all(out: Path, *extra: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
+def run_all(out: Path, *extra: str, kill_at: str | None = None):
     env = {k: v for k, v in os.environ.items() if k != "AEBENCH_KILL_AT"}
     if kill_at:
         env["AEBENCH_KILL_AT"] = kill_at
-    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), *ARGS, *extra, "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return warm_runs.run_all([*ARGS, *extra, "--out", str(out)], env)
 
 
 def cell_dir(out: Path, model: str) -> Path:

@@ -9,13 +9,13 @@ again, no file is ever half written, and the final results.csv equals an uninter
 """
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests import warm_runs
 
 pytestmark = pytest.mark.long(seconds=210)  # end to end: scheduled first (conftest.py)
 
@@ -36,8 +36,7 @@ def run_all(out: Path, data: Path, kill_at: str | None = None, extra=()) -> int:
     env.pop("AEBENCH_KILL_AT", None)
     if kill_at:
         env["AEBENCH_KILL_AT"] = kill_at
-    argv = [sys.executable, str(ROOT / "run_all.py"), *ARGS, *extra, "--out", str(out), "--data-root", str(data)]
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, timeout=300).returncode
+    return warm_runs.run_all([*ARGS, *extra, "--out", str(out), "--data-root", str(data)], env).returncode
 
 
 def finished(out: Path) -> dict[str, int]:

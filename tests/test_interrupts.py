@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests import warm_runs
+
 pytestmark = pytest.mark.long(seconds=105)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,12 +21,9 @@ ARGS = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--seeds", 
 N_CELLS = 6
 
 
-def start(out: Path) -> subprocess.Popen:
-    env = {**os.environ, "AEBENCH_QUIET": "1"}
-    # SIGINT back to its default: a test suite started as a background job inherits it ignored
-    return subprocess.Popen([sys.executable, str(ROOT / "run_all.py"), *ARGS, "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+def start(out: Path) -> warm_runs.WarmRun:
+    """`python run_all.py ARGS --out OUT`, with SIGINT handled as in a foreground terminal."""
+    return warm_runs.start([*ARGS, "--out", str(out)], {**os.environ, "AEBENCH_QUIET": "1"})
 
 
 def finished_cells(out: Path) -> dict[str, int]:
@@ -56,7 +55,7 @@ def assert_no_partial_files(out: Path):
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref") / "run"
     proc = start(out)
-    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, proc.stderr
     return pd.read_csv(out / "results.csv")
 
 
@@ -85,7 +84,7 @@ def test_sigkill_then_resume_loses_nothing(tmp_path, reference, point):
     assert_no_partial_files(out)
     before = finished_cells(out)
     proc = start(out)
-    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, proc.stderr
     after = finished_cells(out)
     assert len(after) == N_CELLS
     recomputed = [c for c, mtime in before.items() if after[c] != mtime]
@@ -109,7 +108,7 @@ def test_sigint_stops_with_130_and_says_how_to_resume(tmp_path):
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
-    assert "run the same command again to resume" in proc.stderr.read()
+    assert "run the same command again to resume" in proc.stderr
 
 
 def children_of(pid: int) -> set[int]:

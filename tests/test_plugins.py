@@ -2,12 +2,12 @@
 literally: its "Add a model" code block is the plugin under test."""
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests import warm_runs
 
 pytestmark = pytest.mark.long(seconds=115)  # end to end: scheduled first (conftest.py)
 
@@ -31,8 +31,7 @@ def readme_entry_point() -> tuple[str, str]:
 
 def run_all(args, env_extra=None, cwd=ROOT):
     env = {**os.environ, "AEBENCH_QUIET": "1", **(env_extra or {})}
-    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return warm_runs.run_all(args, env, cwd)
 
 
 def assert_in_results(out: Path, model: str):
