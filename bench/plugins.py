@@ -42,14 +42,19 @@ def plugin_files_for(models, evaluators=()) -> list[str]:
     return list(dict.fromkeys(files))
 
 
+def import_builtin_models() -> None:
+    """Import every module in the `models` package (each registers itself)."""
+    import models
+
+    for info in sorted(pkgutil.iter_modules(models.__path__), key=lambda m: m.name):
+        importlib.import_module(f"models.{info.name}")
+
+
 def load_all_models() -> Registry:
-    """Import every module in the `models` package, then the `aebench.models` entry points."""
+    """The `models` package, then the `aebench.models` entry points."""
     global _loaded
     if not _loaded:
-        import models
-
-        for info in sorted(pkgutil.iter_modules(models.__path__), key=lambda m: m.name):
-            importlib.import_module(f"models.{info.name}")
+        import_builtin_models()
         load_entry_points(ENTRY_POINT_GROUP, "model", plugin_errors)
         _loaded = True
     return MODELS

@@ -1,6 +1,7 @@
 """What the warm fork server of tests/warm_runs.py imports once: the libraries every run imports
 (nearly all of a run's start-up time), and nothing of aebench, so each forked run imports and
-registers the code under test itself. Importing starts no thread pool; running anything would."""
+registers the code under test itself (unless the benchmark's own worker fork server came first:
+tests/warm_runs.py). Importing starts no thread pool; running anything would."""
 import matplotlib
 
 matplotlib.use("Agg")  # as bench.report.figures does, before pyplot

@@ -119,6 +119,17 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
+def pool_workers(pid: int) -> set[int]:
+    """The run's worker processes: spawned by the run, or forked by the run's fork server."""
+    found = set()
+    for child in children_of(pid):
+        if "spawn_main" in cmdline(child):
+            found.add(child)
+        elif "forkserver" in cmdline(child):
+            found |= children_of(child)
+    return found
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
@@ -145,7 +156,7 @@ def test_sigkill_of_a_parallel_run_leaves_no_orphan_workers(tmp_path):
     deadline = time.monotonic() + 120
     workers: set[int] = set()
     while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
-        workers = {p for p in children_of(proc.pid) if "spawn_main" in cmdline(p)}
+        workers = pool_workers(proc.pid)
         time.sleep(0.05)
     assert len(workers) == 2, "the pool's two workers should have started"
     proc.kill()

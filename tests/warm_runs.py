@@ -6,8 +6,10 @@ seaborn before the run's first line, and those tests start ~50 runs. multiproces
 forkserver imports them once per test process (`_warm_imports`) and forks each run from there:
 the run is still a process of its own, with its own memory, environment, working directory and
 output files, killed by real signals and resumed by a process that never saw the first one.
-Only the import is shared, and the server has started no thread pool before the fork (the reason
-the benchmark itself spawns its workers). The tests about a fresh interpreter itself (what
+Only the import is shared, and the server has started no thread pool before the fork. The
+server is the process's one forkserver: when a test has run the benchmark in-process with
+worker processes first, it is the benchmark's (`bench.run.worker_preload`), which has imported
+the built-in models and evaluators too, as any run would at its start. The tests about a fresh interpreter itself (what
 `--report-only` imports, the progress display on a pseudo-terminal, orphaned workers, Ray) keep
 starting `python run_all.py` with subprocess.
 

@@ -145,16 +145,21 @@ _loaded = False
 ENTRY_POINT_GROUP = "aebench.evaluators"
 
 
+def import_builtin_evaluators() -> None:
+    """Import every evaluator module in this package (each registers itself)."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
 def load_all_evaluators() -> Registry:
-    """Import every evaluator module in this package (each registers itself), then the
-    `aebench.evaluators` entry points of installed packages."""
+    """This package's evaluators, then the `aebench.evaluators` entry points of installed
+    packages."""
     global _loaded
     if not _loaded:
         from bench.plugins import plugin_errors
 
-        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{info.name}")
+        import_builtin_evaluators()
         load_entry_points(ENTRY_POINT_GROUP, "evaluator", plugin_errors)
         _loaded = True
     return EVALUATORS

@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -22,18 +21,36 @@ from bench.config import CellConfig, RunConfig
 worker_state: dict = {}  # what `init_worker` loaded, once per worker process
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A worker whose parent was killed (SIGKILL leaves no time to stop the pool) exits too,
-    instead of training on as an orphan."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
+def worker_context():
+    """Where the workers come from: a fork server where the platform has one, else fresh
+    interpreters (spawn; Windows).
+
+    Why a fork server: each spawned worker spent ~6 s of CPU importing torch, scikit-learn and
+    aebench before its first cell. The server (a fresh interpreter, started with the workers'
+    one-thread environment) imports them once (`bench.run.worker_preload`) and forks every
+    worker from there. It runs nothing before forking, so no thread pool is copied half-started
+    (why the workers are never forked from the run itself, which has trained by then)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["bench.run.worker_preload"])
+    return context
+
+
+def _exit_with_parent() -> None:
+    """A worker whose run was killed (SIGKILL leaves no time to stop the pool) exits too,
+    instead of training on as an orphan. multiprocessing keeps a pipe from the run to each
+    worker, whatever the start method (a forked worker's parent is the fork server, which lives
+    as long as any worker does), and the worker's end of it is readable once the run is gone."""
+    multiprocessing.parent_process().join()
     os._exit(1)
 
 
 def init_worker(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[str],
-                parent: int | None, status_queue=None) -> None:
+                watch_parent: bool, status_queue=None) -> None:
     """Load models, plugins, evaluators and data once per worker (pool process or Ray worker);
-    with `status_queue`, what the worker is doing goes to the main process's progress display."""
+    with `status_queue`, what the worker is doing goes to the main process's progress display;
+    with `watch_parent`, the worker exits when its parent does."""
     import torch
 
     from bench.progress import send_status_to
@@ -42,8 +59,8 @@ def init_worker(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[s
     from bench.evaluators import load_all_evaluators
     from bench.plugins import load_all_models, load_plugin_file
 
-    if parent is not None:  # Ray manages its own workers' lifetime
-        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    if watch_parent:  # not under Ray, which manages its own workers' lifetime
+        threading.Thread(target=_exit_with_parent, daemon=True).start()
     torch.set_num_threads(1)
     send_status_to(status_queue)
     load_all_models()
@@ -73,13 +90,13 @@ SINGLE_THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"
 def run_parallel(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,
                  workers: int, files: list[str], status_queue=None):
     """Yield each cell's report as it finishes (for the progress display), in finishing order."""
-    context = multiprocessing.get_context("spawn")  # fork after OpenMP/torch init can hang
+    context = worker_context()
     saved = {k: os.environ.get(k) for k in SINGLE_THREAD_ENV}
     os.environ.update(SINGLE_THREAD_ENV)
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
                                  initargs=(cfg, files, [e.name for e in evaluators],
-                                           os.getpid(), status_queue)) as pool:
+                                           True, status_queue)) as pool:
             futures = [pool.submit(run_in_worker, str(out), c.to_dict(), cfg.force, shared) for c in cells]
             try:
                 for future in as_completed(futures):

@@ -32,7 +32,7 @@ def _cell_task(cfg: RunConfig, out: str, cell: dict, evaluator_names: list[str],
     from bench.run.parallel import init_worker, run_in_worker, worker_state
 
     if worker_state.get("cfg") != cfg:
-        init_worker(cfg, plugin_files, evaluator_names, parent=None)
+        init_worker(cfg, plugin_files, evaluator_names, watch_parent=False)
     return run_in_worker(out, cell, cfg.force, shared)
 
 

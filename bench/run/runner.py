@@ -127,10 +127,8 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
         from bench.run.ray_executor import run_ray
         reports = run_ray(cfg, out, longest_first(cells), evaluators, shared, files)
     elif workers > 1:
-        import multiprocessing
-
-        from bench.run.parallel import run_parallel
-        status_queue = multiprocessing.get_context("spawn").Queue()
+        from bench.run.parallel import run_parallel, worker_context
+        status_queue = worker_context().Queue()
         reports = run_parallel(cfg, out, longest_first(cells), evaluators, shared, workers, files,
                                status_queue)
     else:
