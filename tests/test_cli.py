@@ -220,6 +220,49 @@ def test_the_run_records_its_wall_time_peak_memory_and_evaluation_share(tmp_path
     assert f"peak memory {cost['peak_rss_mb'] / 1024:.2f} GB" in (out / "report.md").read_text()
 
 
+HUNGRY_PLUGIN = """
+import numpy as np
+from torch import nn
+
+from bench.model_api import Autoencoder, register_model
+
+HELD = []  # kept for the life of the process that builds the model
+
+
+class HungryAE(Autoencoder):
+    def __init__(self, input_shape, latent_dim):
+        super().__init__(input_shape, latent_dim)
+        HELD.append(np.ones(3 * 1024 ** 3 // 8))  # 3 GiB, written, so resident
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(self.n_pixels, latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, self.n_pixels), nn.Unflatten(1, input_shape))
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode_logits(self, z):
+        return self.decoder(z)
+
+
+@register_model("hungry_ae", description="holds 3 GiB in the process that trains it")
+def hungry_ae(input_shape, latent_dim):
+    return HungryAE(input_shape, latent_dim)
+"""
+
+
+def test_peak_memory_counts_the_worker_processes(tmp_path):
+    """The model holds 3 GiB in the worker that trains it, never in the run's own process: the
+    recorded peak must still see it (a forked worker is the fork server's child, not the run's)."""
+    plugin = tmp_path / "hungry.py"
+    plugin.write_text(HUNGRY_PLUGIN)
+    out = tmp_path / "hungry"
+    assert main(["--plugin", str(plugin), "--dataset", "digits", "--epochs", "1", "--latent-dim", "4",
+                 "--limit", "200", "--models", "hungry_ae,pca", "--evaluators", "reconstruction",
+                 "--workers", "2", "--out", str(out), "-q"]) == 0
+    from bench.run.provenance import peak_rss_mb
+    assert peak_rss_mb("self") < 3072, "the run's own process never held the 3 GiB"
+    assert json.loads((out / "run.json").read_text())["cost"]["peak_rss_mb"] > 3072
+
+
 def test_report_only_and_the_sweep_index_import_no_torch(tmp_path):
     """The report is rebuilt from the results directory alone: a fresh interpreter that rebuilds
     a run's report and a sweep's index never imports torch (nor the models or evaluators)."""
@@ -258,3 +301,4 @@ def test_report_only_and_the_sweep_index_import_no_torch(tmp_path):
             "assert not leaked, leaked\n")
     proc = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+

@@ -23,6 +23,7 @@ from bench.evaluators import EvalContext, Evaluator
 from bench.faults import reached
 from bench.model_api import Autoencoder, build_model
 from bench.progress import status
+from bench.run.provenance import peak_rss_mb
 from bench.run.shared_inputs import SharedInputs
 from bench.store.cell import CellStore, read_record
 from bench.train import seed_everything, train
@@ -41,6 +42,7 @@ class CellReport:
     evaluated: int = 0
     failure: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0  # of the process that ran it, up to its end (run.json's cost)
 
     def add_time(self, phase: str, seconds: float) -> None:
         self.timings[phase] = self.timings.get(phase, 0.0) + seconds
@@ -63,6 +65,7 @@ def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
         cell.fail(phase, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         report.failure = f"{cell_cfg.dirname}: {exc}"
     report.repairs = cell.repairs
+    report.peak_rss_mb = peak_rss_mb("self")
     return report
 
 

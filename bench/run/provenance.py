@@ -16,19 +16,25 @@ import torch
 from bench.plugins import load_all_models
 
 
-def run_cost(timings: dict[str, float], wall_seconds: float) -> dict:
-    """What this invocation cost: wall time (up to the report), the peak resident memory of the
-    largest process (this one or a finished worker; Ray's workers are not counted), and the
-    share of all compute (phases summed over processes) spent evaluating."""
-    eval_seconds = sum(v for k, v in timings.items() if k.startswith("eval:"))
-    compute = sum(v for k, v in timings.items() if k != "report")
+def peak_rss_mb(who: str = "self") -> float:
+    """The peak resident memory of this process ("self") or of its finished, waited-for
+    children ("children"), in MB; NaN where there is no `resource` module (Windows)."""
     try:
         import resource
-        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        peak_mb = peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes there, KiB on Linux
-    except (ImportError, OSError):  # Windows has no `resource` module
-        peak_mb = float("nan")
+        usage = resource.getrusage(resource.RUSAGE_SELF if who == "self" else resource.RUSAGE_CHILDREN)
+    except (ImportError, OSError):
+        return float("nan")
+    return usage.ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes there, KiB on Linux
+
+
+def run_cost(timings: dict[str, float], wall_seconds: float, cells_peak_rss_mb: float = 0.0) -> dict:
+    """What this invocation cost: wall time (up to the report), the peak resident memory of the
+    largest process (this one, a child, or any process that ran cells: each cell reports its
+    process's peak, since forked workers are the fork server's children and Ray's run
+    elsewhere), and the share of all compute (phases summed over processes) spent evaluating."""
+    eval_seconds = sum(v for k, v in timings.items() if k.startswith("eval:"))
+    compute = sum(v for k, v in timings.items() if k != "report")
+    peak_mb = max(peak_rss_mb("self"), peak_rss_mb("children"), cells_peak_rss_mb)
     return {"wall_seconds": wall_seconds, "peak_rss_mb": peak_mb, "eval_seconds": eval_seconds,
             "compute_seconds": compute, "eval_share": eval_seconds / compute if compute else 0.0}
 

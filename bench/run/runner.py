@@ -40,6 +40,7 @@ class RunOutcome:
     trained: int = 0          # cells trained (or fitted) in this invocation, not loaded
     evaluated: int = 0        # evaluator runs done in this invocation
     repairs: list[str] = field(default_factory=list)  # damaged files moved aside and recomputed
+    cells_peak_rss_mb: float = 0.0  # the largest peak memory of a process that ran cells
 
     @property
     def exit_code(self) -> int:
@@ -49,6 +50,7 @@ class RunOutcome:
         self.trained += report.trained
         self.evaluated += report.evaluated
         self.repairs += report.repairs
+        self.cells_peak_rss_mb = max(self.cells_peak_rss_mb, report.peak_rss_mb)
         if report.failure:
             self.failures.append(report.failure)
         for key, seconds in report.timings.items():
@@ -144,7 +146,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     if judge_thread is not None:
         judge_thread.join()
     manifest.repairs = outcome.repairs  # shown in the report
-    manifest.cost = run_cost(timings, time.perf_counter() - wall_start)
+    manifest.cost = run_cost(timings, time.perf_counter() - wall_start, outcome.cells_peak_rss_mb)
     manifest.write(out)  # the report reads it
     start = time.perf_counter()
     build_report(out)  # also results.csv and summary.csv, with the intervals

@@ -44,7 +44,10 @@ def first_run(run_args: list[str], workdir: Path) -> dict:
     if code != 0:
         raise SystemExit(f"error: run_all.py exited with {code}")
     record = read_run_manifest(out)
-    return {"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    # the run's own record counts its workers, which are not this process's descendants when
+    # forked from the fork server (their usage never reaches RUSAGE_CHILDREN)
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, record.cost["peak_rss_mb"])
+    return {"wall_s": wall, "peak_rss_mb": peak,
             "args": run_args, "commit": record.environment.get("git_commit"),
             "workers": record.workers, "record_s": record.cost["wall_seconds"],
             "phases": phases(record.timings), "eval_share": record.cost["eval_share"],
