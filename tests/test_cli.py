@@ -222,30 +222,16 @@ def test_the_run_records_its_wall_time_peak_memory_and_evaluation_share(tmp_path
 
 HUNGRY_PLUGIN = """
 import numpy as np
-from torch import nn
 
-from bench.model_api import Autoencoder, register_model
+from bench.model_api import build_model, register_model
 
 HELD = []  # kept for the life of the process that builds the model
 
 
-class HungryAE(Autoencoder):
-    def __init__(self, input_shape, latent_dim):
-        super().__init__(input_shape, latent_dim)
-        HELD.append(np.ones(3 * 1024 ** 3 // 8))  # 3 GiB, written, so resident
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(self.n_pixels, latent_dim))
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, self.n_pixels), nn.Unflatten(1, input_shape))
-
-    def encode(self, x):
-        return self.encoder(x)
-
-    def decode_logits(self, z):
-        return self.decoder(z)
-
-
-@register_model("hungry_ae", description="holds 3 GiB in the process that trains it")
+@register_model("hungry_ae", description="linear_ae holding 3 GiB in the process that trains it")
 def hungry_ae(input_shape, latent_dim):
-    return HungryAE(input_shape, latent_dim)
+    HELD.append(np.ones(3 * 1024 ** 3 // 8))  # 3 GiB, written, so resident
+    return build_model("linear_ae", input_shape, latent_dim)
 """
 
 

@@ -8,8 +8,7 @@ the run is still a process of its own, with its own memory, environment, working
 output files, killed by real signals and resumed by a process that never saw the first one.
 Only the import is shared, and the server has started no thread pool before the fork. The
 server is the process's one forkserver: when a test has run the benchmark in-process with
-worker processes first, it is the benchmark's (`bench.run.worker_preload`), which has imported
-the built-in models and evaluators too, as any run would at its start. The tests about a fresh interpreter itself (what
+worker processes first, it is the benchmark's, whose preload is the same minus the report. The tests about a fresh interpreter itself (what
 `--report-only` imports, the progress display on a pseudo-terminal, orphaned workers, Ray) keep
 starting `python run_all.py` with subprocess.
 
@@ -70,10 +69,6 @@ class WarmRun:
             self.kill()
             self._process.join()
             raise subprocess.TimeoutExpired(self.args, timeout)
-        return self._process.exitcode
-
-    @property
-    def returncode(self) -> int | None:
         return self._process.exitcode
 
     def send_signal(self, sig: int) -> None:

@@ -66,14 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.rounds):
             for method in METHODS:
                 out = Path(tmp) / f"{method}-{r}"
-                busy = busy_seconds()
+                before = busy_seconds()
                 child = subprocess.run([sys.executable, "-m", "bench.tools.worker_start", "--one",
                                         method, "--out", str(out), "--workers", str(args.workers)],
                                        capture_output=True, text=True, check=True)
-                cpu[method].append(busy_seconds() - busy)
+                cpu[method].append(busy_seconds() - before)
                 seconds[method].append(float(child.stdout.strip().splitlines()[-1]))
     wall = {m: statistics.median(s) for m, s in seconds.items()}
-    busy = {m: statistics.median(s) for m, s in cpu.items()}
+    busy = {m: statistics.median(c) for m, c in cpu.items()}
     for method in METHODS:
         print(f"{method:10s} wall {wall[method]:6.2f} s ({', '.join(f'{v:.2f}' for v in seconds[method])})"
               f"   CPU {busy[method]:6.1f} s ({', '.join(f'{v:.1f}' for v in cpu[method])})")
