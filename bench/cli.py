@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bench.config import ConfigError, RunConfig
-from bench.options import add_to_parser, config_values
+from bench.options import add_aliases, add_to_parser, config_values
 from bench.registry import UnknownNameError
 
 log = logging.getLogger("aebench")
@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="run_all.py", description="Train autoencoders uniformly on MNIST and compare their codes.")
     add_to_parser(p, DEFAULTS)  # every run option (bench.options)
+    add_aliases(p)
     p.add_argument("--config", metavar="FILE.toml", help="a TOML run file; flags override it")
     p.add_argument("--plugin", action="append", default=[], metavar="FILE",
                    help="a Python file that registers models or evaluators (repeatable)")

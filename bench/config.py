@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench.options import TOML_OPTIONS, TOML_TYPES
+from bench.options import PRECISIONS, TOML_OPTIONS, TOML_TYPES
 
 # Bump when a change to training or data handling makes old cells incomparable.
 CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off)
@@ -25,6 +25,7 @@ MAX_EPOCHS = 10_000  # a typo like --epochs 80000 would otherwise run for weeks
 MAX_BATCH = 1 << 20  # a larger batch is a typo (and would not fit in memory)
 # Cell options added later, with their defaults (left out of the cache key at the default).
 LATER_OPTIONS = {"amp": False, "budget_flops": None}
+RENAMED_KEYS = {"amp": 'precision = "mixed" (or "float32")'}  # TOML keys of older releases
 MAX_BUDGET_FLOPS = 1e18  # ~5,000 conv_ae epochs of MNIST: more is a typo
 
 
@@ -87,7 +88,7 @@ class RunConfig:
     workers: int | str = 1   # or "auto": one per CPU core (at most one per cell), 1 on CUDA
     executor: str = "local"  # or "ray": every cell a Ray task (bench.run.ray_executor)
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
-    amp: bool = False  # mixed precision: float16 + gradient scaling on CUDA, bfloat16 on CPU
+    precision: str = "auto"  # float32, mixed, or auto: mixed on CPUs with native bfloat16
     budget_flops: float | None = None  # equal training FLOPs for every model (replaces epochs)
     extra: dict = field(default_factory=dict)
 
@@ -118,8 +119,8 @@ class RunConfig:
                 and 0 < self.budget_flops <= MAX_BUDGET_FLOPS):
             raise ConfigError(f"--budget-flops must be a number of FLOPs in (0, {MAX_BUDGET_FLOPS:.0e}], "
                               f"for example 2e14; got {self.budget_flops!r}")
-        if not isinstance(self.amp, bool):
-            raise ConfigError(f"amp must be true or false, got {self.amp!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision must be {', '.join(PRECISIONS)}; got {self.precision!r}")
         if self.ray_address and self.executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
         if not (isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and 0 < self.lr < 10):
@@ -138,10 +139,13 @@ class RunConfig:
     def per_dataset(self) -> list["RunConfig"]:
         return [replace(self, datasets=(name,)) for name in self.datasets]
 
-    def cell(self, model: str, seed: int, latent_dim: int) -> CellConfig:
+    def cell(self, model: str, seed: int, latent_dim: int, amp: bool | None = None) -> CellConfig:
+        """One cell of the grid; `amp` is the precision resolved for the device
+        (`bench.train.mixed_precision`), by default whether `precision` asks for mixed."""
+        amp = self.precision == "mixed" if amp is None else amp
         return CellConfig(model=model, seed=seed, latent_dim=latent_dim, dataset=self.dataset,
                           limit=self.limit, batch_size=self.batch_size, lr=float(self.lr),
-                          amp=self.amp, epochs=None if self.budget_flops else self.epochs,
+                          amp=amp, epochs=None if self.budget_flops else self.epochs,
                           budget_flops=float(self.budget_flops) if self.budget_flops else None)
 
     @property
@@ -180,7 +184,8 @@ def read_toml(path: str | Path) -> dict:
     for key, value in table.items():
         if key not in TOML_OPTIONS:
             close = difflib.get_close_matches(key, TOML_OPTIONS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = (f" It is now {RENAMED_KEYS[key]}." if key in RENAMED_KEYS
+                    else f" Did you mean {close[0]!r}?" if close else "")
             raise ConfigError(f"{path}: unknown key {key!r}.{hint} Known: {', '.join(TOML_OPTIONS)}")
         option = TOML_OPTIONS[key]
         values[option.field] = _coerce(path, key, value, TOML_TYPES[option.kind])

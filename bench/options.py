@@ -10,6 +10,9 @@ import argparse
 import os
 from dataclasses import dataclass
 
+PRECISIONS = ("auto", "float32", "mixed")  # --precision (resolved by bench.train.mixed_precision)
+
+
 @dataclass(frozen=True)
 class Option:
     field: str                 # the RunConfig field it sets
@@ -54,9 +57,10 @@ OPTIONS = [
            choices=("local", "ray")),
     Option("ray_address", "--ray-address", "str",
            "join this Ray cluster (default with --executor ray: a local instance on 127.0.0.1)"),
-    Option("amp", "--amp", "bool",
-           "mixed-precision training: float16 with gradient scaling on CUDA, bfloat16 on CPU "
-           "(faster only on CPUs with bfloat16 instructions)"),
+    Option("precision", "--precision", "str",
+           "training precision: mixed (bfloat16 autocast on CPU, float16 with gradient scaling "
+           "on CUDA), float32, or auto (default): mixed on a CPU with native bfloat16 "
+           "(AVX512-BF16 or AMX), float32 elsewhere", choices=PRECISIONS),
     Option("out", "--out", "str", "results directory (default reports/<run-name>)"),
     Option("data_root", "--data-root", "str", "data cache (default $AEBENCH_DATA or ~/.cache/aebench)"),
     Option("force", "--force", "bool", "recompute cells even if finished", in_toml=False),
@@ -111,6 +115,12 @@ def add_to_parser(parser: argparse.ArgumentParser, defaults) -> None:
         else:
             parser.add_argument(o.flag, dest=o.field, type=PARSE[o.kind], default=default,
                                 metavar=o.metavar, choices=o.choices, help=o.help)
+
+
+def add_aliases(parser: argparse.ArgumentParser) -> None:
+    """Flags kept for commands written before an option was renamed."""
+    parser.add_argument("--amp", dest="precision", action="store_const", const="mixed",
+                        help="the same as --precision mixed")
 
 
 def config_values(args: argparse.Namespace) -> dict:

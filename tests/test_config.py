@@ -58,6 +58,8 @@ def test_every_run_option_is_declared_once_and_reaches_its_field_by_flag_and_by_
     ("seeds = [0, \"one\"]\n", "seeds has the wrong type"),
     ("epochs = 0\n", "--epochs must be a positive integer"),
     ("epochs = [\n", "not valid TOML"),
+    ("amp = true\n", "unknown key 'amp'. It is now precision = \"mixed\""),
+    ("precision = \"bf16\"\n", "--precision must be auto, float32, mixed; got 'bf16'"),
 ])
 def test_bad_toml_exits_2_naming_the_key(tmp_path, capsys, text, message):
     path = write(tmp_path, text)

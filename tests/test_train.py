@@ -1,6 +1,9 @@
+import json
+
 import pytest
 import torch
 
+import bench.train
 from bench.config import ConfigError
 from bench.model_api import Autoencoder, build_model
 from bench.plugins import load_all_models
@@ -88,20 +91,39 @@ def test_amp_runs_the_forward_pass_in_low_precision_and_keeps_float32_weights(am
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
 
 
-def test_amp_is_part_of_the_cell_key_without_orphaning_older_cells():
+def test_precision_is_part_of_the_cell_key_without_orphaning_older_cells():
     from bench.config import RunConfig
 
     # an option at its default is left out of the key (pinned: cell format 2, which keys cells
-    # by the model protocol alone), so adding --amp orphaned no finished cell
-    assert RunConfig().cell("dense_ae", 0, 32).key == "83146abd8755"
-    assert RunConfig(amp=True).cell("dense_ae", 0, 32).key != "83146abd8755"
+    # by the model protocol alone), so float32 cells made before --amp and --precision are found
+    # again, and mixed-precision cells keep the key --amp gave them
+    assert RunConfig(precision="float32").cell("dense_ae", 0, 32).key == "83146abd8755"
+    assert RunConfig(precision="mixed").cell("dense_ae", 0, 32).key == "58560833bae1"
+    assert RunConfig().cell("dense_ae", 0, 32, amp=True).key == "58560833bae1"
 
 
-def test_amp_end_to_end_on_cpu(tmp_path):
+@pytest.mark.parametrize("precision, device, native, mixed", [
+    ("auto", "cpu", True, True), ("auto", "cpu", False, False), ("auto", "cuda", True, False),
+    ("mixed", "cpu", False, True), ("float32", "cpu", True, False)])
+def test_auto_precision_is_mixed_only_on_a_cpu_with_native_bfloat16(monkeypatch, precision, device,
+                                                                      native, mixed):
+    monkeypatch.setattr(bench.train, "native_bfloat16", lambda: native)
+    assert bench.train.mixed_precision(precision, torch.device(device)) is mixed
+
+
+@pytest.mark.parametrize("flags, native, said", [
+    (["--amp"], False, "training precision bfloat16 autocast\n"),  # the old flag: --precision mixed
+    ([], True, "training precision bfloat16 autocast (--precision auto)"),
+    ([], False, "training precision float32 (--precision auto)")])
+def test_precision_end_to_end_on_cpu(tmp_path, monkeypatch, flags, native, said):
     from bench.cli import main
 
-    out = tmp_path / "amp"
+    monkeypatch.setattr(bench.train, "native_bfloat16", lambda: native)
+    out = tmp_path / "run"
     assert main(["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--models", "conv_ae,vae",
-                 "--evaluators", "reconstruction", "--amp", "--out", str(out), "-q"]) == 0
+                 "--evaluators", "reconstruction", *flags, "--out", str(out), "-q"]) == 0
     report = (out / "report.md").read_text()
-    assert "mixed precision (--amp)" in report and "amp=True" in report
+    assert said in report
+    amp = "bfloat16" in said
+    assert ("amp=True" in report) is amp
+    assert all(json.loads(p.read_text())["amp"] is amp for p in out.glob("cells/*/config.json"))

@@ -87,6 +87,13 @@ def _showcase_cells(cells: list[CellStore]) -> dict[str, CellStore]:
     return {c.cfg.model: chosen[c.cfg.model] for c in cells if c.cfg.model in chosen}
 
 
+def _precision(cfg: dict, env: dict) -> str:
+    """What training computed in: recorded since --precision; older runs knew only --amp."""
+    if "precision" in env:
+        return env["precision"] + (" (--precision auto)" if cfg.get("precision") == "auto" else "")
+    return "mixed (--amp)" if cfg.get("amp") else "float32"
+
+
 def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: Cards,
             cells: list[CellStore], failures: pd.DataFrame, images: dict[str, bytes],
             showcase: dict[str, CellStore], tasks: list[Block]) -> list[Block]:
@@ -104,7 +111,7 @@ def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: C
             + (f"{cfg['budget_flops']:.3g} training FLOPs (each model's epochs: Model cards)"
                if cfg.get("budget_flops") else f"{cfg['epochs']} epochs")
             + f", batch size {cfg['batch_size']}, Adam, learning rate {cfg['lr']}"
-            + ("; mixed precision (--amp)" if cfg.get("amp") else ""),
+            + f"; training precision {_precision(cfg, env)}",
             f"Device: {env['device']} ({env.get('threads', '?')} threads"
             + (f"; cells in {manifest.workers} single-thread worker processes" if manifest.workers > 1 else "")
             + "); "

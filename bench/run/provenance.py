@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from bench.plugins import load_all_models
+from bench.train import precision_name
 
 
 def peak_rss_mb(who: str = "self") -> float:
@@ -46,14 +47,14 @@ def model_card(name: str) -> dict:
             **{k: v for k, v in entry.meta.items() if isinstance(v, (str, int, float, bool))}}
 
 
-def environment(device: torch.device) -> dict:
+def environment(device: torch.device, amp: bool) -> dict:
     versions = {"python": platform.python_version(), "torch": torch.__version__}
     for package in ("torchvision", "scikit-learn", "umap-learn"):
         try:  # from the installed metadata: importing torchvision costs ~1-2 s per process
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             pass
-    return {"device": str(device), "threads": torch.get_num_threads(),
+    return {"device": str(device), "precision": precision_name(device, amp), "threads": torch.get_num_threads(),
             "platform": platform.platform(), "versions": versions, "git_commit": _git_commit()}
 
 

@@ -27,7 +27,7 @@ from bench.run.provenance import environment, model_card, run_cost
 from bench.run.shared_inputs import shared_inputs
 from bench.store.run_record import DamagedManifestError, RunManifest, StoreError, read_run_manifest
 from bench.store.cell import CellStore
-from bench.train import pick_device
+from bench.train import mixed_precision, pick_device
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,8 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     if cfg.workers != "auto" and cfg.workers > 1 and device.type != "cpu":
         raise ConfigError("--workers > 1 runs cells in CPU processes; use --device cpu with it")
     code = {m: model_fingerprint(m) for m in models}
-    cells = [replace(cfg.cell(m, s, d), code=code[m])
+    amp = mixed_precision(cfg.precision, device)
+    cells = [replace(cfg.cell(m, s, d, amp), code=code[m])
              for d in cfg.latent_dims for m in models for s in cfg.seeds]
     outcome = RunOutcome(out, len(cells))
     log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",
@@ -113,7 +114,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
         models={m: model_card(m) for m in models},
         data={"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test),
               "input_shape": list(data.input_shape)},
-        environment=environment(device), timings=timings)
+        environment=environment(device, amp), timings=timings)
     manifest.write(out)
     workers = effective_workers(cfg.workers, len(cells), device.type == "cpu")
     beside = cfg.executor == "local" and workers > 1

@@ -46,7 +46,7 @@ class RunManifest:
     evaluator_cards: dict[str, dict]  # Evaluator.card(): metrics, groups, help, sections
     models: dict[str, dict]         # model cards (registry metadata)
     data: dict                      # name, n_train, n_test, input_shape
-    environment: dict               # device, threads, platform, versions, git commit
+    environment: dict               # device, training precision, threads, platform, versions, git commit
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds, summed over processes
     notes: list[str] = field(default_factory=list)  # shared inputs' remarks (e.g. a missing outlier set)
     judge: str | None = None        # the judge folder under judge/ that scored this run
