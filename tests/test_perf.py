@@ -64,3 +64,21 @@ def test_umap_epochs_study_reproduces_the_evaluator_at_its_own_epochs(tmp_path, 
     expected = results.loc[results["metric"] == "umap_cluster_acc", "value"].item()
     assert float(rows[0][2]) == round(expected, 3)
     assert 0 <= float(rows[1][2]) <= 1
+
+
+def test_precision_ab_takes_turns_and_prints_median_ratios(monkeypatch, capsys):
+    from bench.tools import precision_ab
+
+    calls = []
+
+    def fake_run(precision, out, run_args):  # float32 runs ~2x as long as mixed ones
+        calls.append(precision)
+        k = len(calls)
+        return (100.0 + k, {"conv_ae": 50.0 + k}) if precision == "float32" else (50.0 + k, {"conv_ae": 25.0 + k})
+
+    monkeypatch.setattr(precision_ab, "one_run", fake_run)
+    assert precision_ab.main(["--rounds", "3"]) == 0
+    assert calls == ["float32", "mixed"] * 3
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert "conv_ae 53.0 29.0 1.83x" in lines  # medians of 51/53/55 and 27/29/31
+    assert "wall 103.0 54.0 1.91x" in lines
