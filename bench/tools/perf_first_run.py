@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.data.datasets import default_data_root
+from bench.run.provenance import peak_rss_mb
 from bench.store.run_record import read_run_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def first_run(run_args: list[str], workdir: Path) -> dict:
     record = read_run_manifest(out)
     # the run's own record counts its workers, which are not this process's descendants when
     # forked from the fork server (their usage never reaches RUSAGE_CHILDREN)
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, record.cost["peak_rss_mb"])
+    peak = max(peak_rss_mb("children"), record.cost["peak_rss_mb"])
     return {"wall_s": wall, "peak_rss_mb": peak,
             "args": run_args, "commit": record.environment.get("git_commit"),
             "workers": record.workers, "record_s": record.cost["wall_seconds"],

@@ -13,13 +13,14 @@ default's precision changes; interleaved rounds of the real command do not.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.store.run_record import read_run_manifest, run_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 PRECISIONS = ("float32", "mixed")
@@ -36,9 +37,8 @@ def one_run(precision: str, out: Path, run_args: list[str]) -> tuple[float, dict
         raise SystemExit(f"error: run_all.py exited with {code} (--precision {precision})")
     wall = time.perf_counter() - start
     train: dict[str, float] = {}
-    for cell in out.glob("cells/*"):
-        model = json.loads((cell / "config.json").read_text())["model"]
-        train[model] = train.get(model, 0.0) + json.loads((cell / "train.json").read_text())["seconds"]
+    for cell in run_cells(out, read_run_manifest(out)):
+        train[cell.cfg.model] = train.get(cell.cfg.model, 0.0) + cell.train_info()["seconds"]
     return wall, train
 
 
