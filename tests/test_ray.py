@@ -1,6 +1,10 @@
-"""The Ray executor on a local Ray instance (127.0.0.1): the same grid gives the same
-results.csv as the local executor, a sweep killed mid-run resumes without redoing finished
-cells, and a missing Ray is a clear usage error."""
+"""The Ray executor on a local Ray instance (127.0.0.1): a sweep killed mid-run resumes without
+redoing finished cells and ends with the results.csv of the local executor, and a missing Ray is
+a clear usage error.
+
+One Ray sweep, not two: an uninterrupted sweep compared with the local results (a test of its
+own before) starts Ray once more (~20 s of the suite) to check what the resumed sweep's last
+step already checks: every cell trained by Ray tasks, the same results.csv."""
 import contextlib
 import os
 import signal
@@ -13,10 +17,9 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.cli import config_from_args, main, parser
-from bench.run.runner import run
+from bench.cli import main
 
-pytestmark = pytest.mark.long(seconds=90)  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=75)  # end to end: scheduled first (conftest.py)
 
 # long enough per cell (20 epochs) that a run can be killed between its first and last cell
 GRID = ["--dataset", "digits", "--epochs", "20", "--models", "dense_ae,vae,pca", "--seeds", "0",
@@ -44,14 +47,6 @@ def local_results(tmp_path_factory):
     return sorted_results(out)
 
 
-def test_ray_sweep_matches_local(tmp_path, local_results):
-    pytest.importorskip("ray")
-    ray_out = tmp_path / "ray"
-    outcome = run(config_from_args(parser().parse_args(GRID + ["--executor", "ray", "--out", str(ray_out)])))
-    assert (outcome.exit_code, outcome.trained, outcome.n_cells) == (0, N_CELLS, N_CELLS)
-    pd.testing.assert_frame_equal(sorted_results(ray_out), local_results)
-
-
 def evaluated_cells(out: Path) -> dict[str, int]:
     """Cells with their last evaluator written (evaluators run in name order), with the
     modification time of their weights."""
@@ -59,7 +54,7 @@ def evaluated_cells(out: Path) -> dict[str, int]:
             for p in out.glob("cells/*/eval_reconstruction.json") if (p.parent / "model.pt").exists()}
 
 
-def test_ray_sweep_killed_mid_run_resumes_without_redoing_finished_cells(tmp_path, local_results):
+def test_ray_sweep_killed_mid_run_resumes_to_the_local_results(tmp_path, local_results):
     pytest.importorskip("ray")
     out = tmp_path / "ray"
     command = [sys.executable, str(Path(__file__).parents[1] / "run_all.py"), *GRID,
@@ -78,7 +73,9 @@ def test_ray_sweep_killed_mid_run_resumes_without_redoing_finished_cells(tmp_pat
     before = evaluated_cells(out)
     assert 2 <= len(before) < N_CELLS, before
 
-    assert subprocess.run(command, stdout=subprocess.DEVNULL, timeout=300).returncode == 0
+    resumed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
     after = evaluated_cells(out)
     assert len(after) == N_CELLS
     assert {c: after[c] for c in before} == before, "finished cells were trained again"
