@@ -57,6 +57,7 @@ def cases(out: Path):
     cell = next(out.glob("cells/dense_ae-*"))
     files = sorted(p for p in cell.iterdir() if p.is_file())
     files += [out / "run.json", out / "results.csv", out / "report.md", out / "figures" / "metrics.png"]
+    files += sorted((out / "figures" / ".drawn").glob("*.png"))[:1]  # a figure drawn before
     files += sorted((out / "judge").glob("*/*"))
     rng = np.random.default_rng(0)  # each file gets one damage, the kinds spread evenly
     kinds = np.resize(rng.permutation(DAMAGES), len(files))

@@ -15,6 +15,7 @@ import pandas as pd
 from bench.store import atomic
 
 from bench.report import figures
+from bench.report.drawn import drawn_figures
 from bench.cards import Cards
 from bench.report.comparison import compare
 from bench.report.cost import cost_section
@@ -33,8 +34,14 @@ BASELINE_HELP = ("Baselines: pca has as many components as the latent size; raw 
 
 def build_report(out: Path) -> Path:
     """Write results.csv (each seed's values with their intervals), summary.csv (per model and
-    metric: mean, interval, bold, rank), report.md, report.html and figures/."""
+    metric: mean, interval, bold, rank), report.md, report.html and figures/ (reusing the
+    figures drawn before that are drawn the same: `bench.report.drawn`)."""
     out = Path(out)
+    with drawn_figures(out / "figures" / ".drawn"):
+        return _build_report(out)
+
+
+def _build_report(out: Path) -> Path:
     manifest = read_run_manifest(out)
     cells = run_cells(out, manifest)
     results, failures = collect_results(cells, manifest.evaluators)

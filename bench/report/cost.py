@@ -183,8 +183,7 @@ def quality_vs_compute(curves: pd.DataFrame, metrics: list[str], fitted: pd.Seri
         ax.set_xlabel("training FLOPs")
         ax.set_title(_arrow(cards, metric), fontsize=10)
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def pareto_figure(final: pd.DataFrame, metrics: list[str], cards: Cards) -> bytes | None:
@@ -204,5 +203,4 @@ def pareto_figure(final: pd.DataFrame, metrics: list[str], cards: Cards) -> byte
         ax.set_xscale("log")
         ax.set_xlabel("training FLOPs (total)")
         ax.set_title(_arrow(cards, metric), fontsize=10)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)

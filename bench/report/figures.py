@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from bench.report.drawn import reuse_or_draw  # noqa: E402
 from bench.store.cell import CellStore  # noqa: E402
 
 PALETTE = "tab10"  # one palette for every UMAP panel: digit d has the same colour everywhere
@@ -34,11 +35,23 @@ class FigureInputs:
     n_train: int = 0
 
 
-def png_bytes(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+def png_bytes(fig, tight: bool | tuple = False) -> bytes:
+    """The figure as PNG, after `fig.tight_layout()` when `tight` (True, or the rect to fit the
+    subplots into). Layout happens here, not in the figure functions, so that a figure drawn
+    before (`bench.report.drawn`) skips it as well as the rasterising."""
+    settings = {"dpi": DPI, "tight": tight}
+
+    def draw() -> bytes:
+        if tight:
+            fig.tight_layout(**({} if tight is True else {"rect": tight}))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        return buffer.getvalue()
+
+    try:
+        return reuse_or_draw(fig, settings, draw)
+    finally:
+        plt.close(fig)
 
 
 def reconstruction_grid(inp: FigureInputs) -> bytes | None:
@@ -84,8 +97,7 @@ def umap_panels(inp: FigureInputs) -> bytes | None:
         ax.axis("off")
     handles = [plt.Line2D([], [], marker="o", ls="", color=colours[d], label=str(d)) for d in range(10)]
     fig.legend(handles=handles, loc="lower center", ncol=10, frameon=False, title="digit")
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return png_bytes(fig)
+    return png_bytes(fig, tight=(0, 0.08, 1, 1))
 
 
 def training_curves(cells: dict[str, CellStore]) -> bytes | None:
@@ -109,8 +121,7 @@ def training_curves(cells: dict[str, CellStore]) -> bytes | None:
     ax.set_ylabel("train reconstruction loss\n(relative to epoch 1)")
     ax.set_yscale("log")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tuple[str, list[str]]]
@@ -154,8 +165,7 @@ def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tupl
             ax.tick_params(labelsize=7)
             if c:
                 ax.set_yticklabels([])
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def metric_vs_latent(results: pd.DataFrame, model_order: list[str], metrics: list[str]) -> bytes | None:
@@ -181,5 +191,4 @@ def metric_vs_latent(results: pd.DataFrame, model_order: list[str], metrics: lis
         ax.set_xlabel("latent size")
         ax.set_ylabel("")
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)

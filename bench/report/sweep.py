@@ -114,8 +114,7 @@ def headline_bars(results: pd.DataFrame, datasets: list[str], headline: list[str
             sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title="dataset", frameon=False)
         else:
             ax.get_legend().remove()
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def read_sweep(out: Path) -> tuple[dict, dict[str, dict], dict[str, pd.DataFrame]]:

@@ -76,8 +76,7 @@ def ood_roc(inp: FigureInputs) -> bytes | None:
         ax.set_xlabel("false-positive rate")
         ax.set_ylabel("true-positive rate" if ax is axes[0, 0] else "")
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=8)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def anomaly_extremes(inp: FigureInputs) -> bytes | None:
@@ -148,8 +147,7 @@ def label_efficiency(inp: FigureInputs) -> bytes | None:
     ax.set_ylabel("linear-probe test accuracy")
     ax.set_xlabel("labelled training images per class (rightmost: all)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def oneclass_heatmap(inp: FigureInputs) -> bytes | None:
@@ -167,5 +165,4 @@ def oneclass_heatmap(inp: FigureInputs) -> bytes | None:
                 annot_kws={"fontsize": 7}, cbar_kws={"label": "AUROC"})
     ax.set_xlabel("normal class (digit)")
     ax.set_ylabel("")
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)

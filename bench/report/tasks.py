@@ -101,8 +101,7 @@ def pairwise_figure(board: Leaderboard, comp: Comparison, metrics: list[str]) ->
                     xticklabels=models, yticklabels=models, annot_kws={"fontsize": 6}, ax=ax)
         ax.set_title(f"{board.header(metric)}: P(row beats column)", fontsize=9)
         ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def judge_summary(out: Path, manifest: RunManifest) -> str:

@@ -81,8 +81,7 @@ def figure(result: dict) -> bytes:
     axes[1].set_title(f"{result['by_count'][0]['images']:,} images, {result['epochs']} epochs",
                       fontsize=10)
     axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
-    fig.tight_layout()
-    return png_bytes(fig)
+    return png_bytes(fig, tight=True)
 
 
 def main(argv: list[str] | None = None) -> int:
