@@ -117,21 +117,24 @@ def compare(cells: list[CellStore], results: pd.DataFrame, cards: Cards) -> Comp
 
 
 def _best_and_rank(summary: pd.DataFrame, replicates: dict) -> pd.DataFrame:
-    """Bold (the best and every model tied with it) and the rank with ties, per column."""
-    best, rank = [], []
-    for _, row in summary.iterrows():
-        peers = summary[(summary["latent_dim"] == row["latent_dim"]) & (summary["metric"] == row["metric"])]
-        sign = 1 if row["higher_is_better"] else -1
-        mine = replicates.get((row["model"], row["latent_dim"], row["metric"]))
-        better = 0
-        for _, other in peers.iterrows():
-            if other["model"] == row["model"]:
-                continue
-            theirs = replicates.get((other["model"], other["latent_dim"], other["metric"]))
-            if mine is not None and theirs is not None:
-                better += separated(sign * theirs, sign * mine) and sign * (other["mean"] - row["mean"]) > 0
-            else:  # no interval: by value
-                better += sign * (other["mean"] - row["mean"]) > 0
-        rank.append(1 + better)
-        best.append(better == 0 and not row["diagnostic"])
+    """Bold (the best and every model tied with it) and the rank with ties, per column: a model
+    ranks below each one whose mean is better and whose paired replicates separate from its own
+    (by value alone where either has no interval)."""
+    best, rank = np.zeros(len(summary), dtype=bool), np.ones(len(summary), dtype=int)
+    for (dim, metric), peers in summary.groupby(["latent_dim", "metric"], sort=False):
+        rows = summary.index.get_indexer(peers.index)
+        sign = 1 if peers["higher_is_better"].iloc[0] else -1
+        means = sign * peers["mean"].to_numpy(dtype=float)
+        reps = [replicates.get((m, dim, metric)) for m in peers["model"]]
+        for i, row in enumerate(rows):
+            better = 0
+            for j in range(len(rows)):
+                if j == i or not means[j] > means[i]:
+                    continue
+                if reps[i] is None or reps[j] is None:  # no interval: by value
+                    better += 1
+                else:
+                    better += separated(sign * reps[j], sign * reps[i])
+            rank[row] = 1 + better
+            best[row] = better == 0 and not peers["diagnostic"].iloc[i]
     return summary.assign(best=best, rank=rank)
