@@ -10,7 +10,7 @@ from bench.model_api import Autoencoder
 from bench.plugins import load_all_models
 from bench.store.run_record import RESULT_COLUMNS
 
-pytestmark = pytest.mark.long(seconds=160)  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=110)  # end to end: scheduled first (conftest.py)
 
 FAST = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "-q"]
 NO_UMAP = ["--evaluators", "reconstruction,kmeans,probe"]
@@ -195,9 +195,16 @@ def test_two_seeds_give_seed_intervals_and_two_workers_the_same_results(tmp_path
 
 
 def test_one_class_anomaly_is_opt_in_and_reported(tmp_path):
+    from bench.run.runner import evaluator_names
+
+    assert "anomaly_oneclass" not in evaluator_names(("default",))
+    assert evaluator_names(("default", "anomaly_oneclass")) == sorted(
+        evaluator_names(("default",)) + ["anomaly_oneclass"]), "opt in on top of the default set"
     out = tmp_path / "oneclass"
+    # beside the other evaluator of its report section (anomaly detection); the rest of the
+    # default set is the all-models run's
     assert main(["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--models", "dense_ae,pca",
-                 "--evaluators", "default,anomaly_oneclass", "--out", str(out), "-q"]) == 0
+                 "--evaluators", "reconstruction,anomaly_ood,anomaly_oneclass", "--out", str(out), "-q"]) == 0
     results = pd.read_csv(out / "results.csv")
     per_class = results[results["metric"].str.fullmatch(r"anomaly_auroc_\d")]
     assert sorted(per_class["metric"].unique()) == [f"anomaly_auroc_{d}" for d in range(10)]
@@ -269,17 +276,15 @@ def test_report_only_and_the_sweep_index_import_no_torch(tmp_path):
             " or m.startswith('bench.evaluators') or m in ('bench.model_api', 'bench.plugins')]\n"
             "assert not leaked, leaked\n")
     before = (run / "report.md").read_text()
-    proc = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert (run / "report.md").read_text() == before
-    from bench.run.sweep import run_sweep  # noqa: F401 (a sweep's index too)
-    (sweep / "digits").mkdir(parents=True)
+    (sweep / "digits").mkdir(parents=True)  # a sweep's index too
     import shutil
     shutil.copytree(run, sweep / "digits", dirs_exist_ok=True)
     (sweep / "sweep.json").write_text(json.dumps({"datasets": ["digits", "kmnist"], "config": json.loads(
         (run / "run.json").read_text())["config"]}))
-    proc = subprocess.run([sys.executable, "-c", code, str(sweep)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", code, str(run), str(sweep)], capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
+    assert (run / "report.md").read_text() == before
     assert "digits" in (sweep / "report.md").read_text()
 
     # rerunning the finished run (what every resumed run pays at start) skips the heavy imports

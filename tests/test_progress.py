@@ -3,14 +3,20 @@ per finished cell and no control characters (issue #17)."""
 import fcntl
 import os
 import pty
+import select
 import struct
-import subprocess
-import sys
 import termios
+import time
 from pathlib import Path
 
+import pytest
+
+from tests import warm_runs
+
+pytestmark = pytest.mark.long(seconds=19)  # end to end: scheduled first (conftest.py)
+
 ROOT = Path(__file__).resolve().parents[1]
-RUN = [sys.executable, str(ROOT / "run_all.py"), "--dataset", "digits", "--models", "dense_ae,vae,pca",
+RUN = ["--dataset", "digits", "--models", "dense_ae,vae,pca",
        "--evaluators", "reconstruction,kmeans,probe", "--epochs", "2", "--latent-dim", "4",
        "--workers", "2"]
 ENV = {k: v for k, v in os.environ.items() if k != "AEBENCH_QUIET"}
@@ -19,19 +25,16 @@ ENV = {k: v for k, v in os.environ.items() if k != "AEBENCH_QUIET"}
 def test_a_terminal_shows_the_overall_bar_and_a_line_per_cell(tmp_path):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))  # a real window
-    proc = subprocess.Popen(RUN + ["--out", str(tmp_path / "tty")], stdout=slave, stderr=slave,
-                            env=ENV, close_fds=True, cwd=ROOT)
+    terminal = Path(os.ttyname(slave))  # the run opens it by name: keep ours open until it ends
+    proc = warm_runs.start(RUN + ["--out", tmp_path / "tty"], env=ENV, stdout=terminal, stderr=terminal)
+    out, deadline = b"", time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 0.1)[0]:
+            out += os.read(master, 65536)
+        elif proc.poll() is not None:  # ended, and all it wrote has been read
+            break
     os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    assert proc.wait(timeout=300) == 0, out.decode(errors="replace")[-2000:]
+    assert proc.wait(timeout=1) == 0, out.decode(errors="replace")[-2000:]
     text = out.decode(errors="replace")
     assert "cells 3/3 |" in text, "the overall bar, finished"
     assert "\r" in text.replace("\r\n", ""), "redrawn in place"
@@ -42,11 +45,10 @@ def test_a_terminal_shows_the_overall_bar_and_a_line_per_cell(tmp_path):
 
 def test_a_log_file_gets_one_plain_line_per_cell(tmp_path):
     log = tmp_path / "run.log"
-    with log.open("w") as f:
-        proc = subprocess.run(RUN + ["--out", str(tmp_path / "file")], stdout=f, stderr=subprocess.STDOUT,
-                              env=ENV, cwd=ROOT, timeout=300)
+    proc = warm_runs.start(RUN + ["--out", tmp_path / "file"], env=ENV, stdout=log, stderr=log)  # 2>&1
+    code = proc.wait(timeout=300)
     text = log.read_text()
-    assert proc.returncode == 0, text[-2000:]
+    assert code == 0, text[-2000:]
     lines = [line for line in text.splitlines() if "] " in line and " z4 s0: " in line]
     assert len(lines) == 3 and {"[1/3]", "[2/3]", "[3/3]"} <= {line.split("INFO ")[-1][:5] for line in lines}
     assert "\r" not in text and "\x1b" not in text, "no control characters in a log"

@@ -11,7 +11,7 @@ import pytest
 
 from bench.cli import main
 
-pytestmark = pytest.mark.long(seconds=35)  # end to end: scheduled first (conftest.py)
+pytestmark = pytest.mark.long(seconds=21)  # end to end: scheduled first (conftest.py)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
