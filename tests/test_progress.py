@@ -15,7 +15,6 @@ from tests import warm_runs
 
 pytestmark = pytest.mark.long(seconds=19)  # end to end: scheduled first (conftest.py)
 
-ROOT = Path(__file__).resolve().parents[1]
 RUN = ["--dataset", "digits", "--models", "dense_ae,vae,pca",
        "--evaluators", "reconstruction,kmeans,probe", "--epochs", "2", "--latent-dim", "4",
        "--workers", "2"]

@@ -3,8 +3,8 @@ redoing finished cells and ends with the results.csv of the local executor, and 
 a clear usage error.
 
 One Ray sweep, not two: an uninterrupted sweep compared with the local results (a test of its
-own before) starts Ray once more (~20 s of the suite) to check what the resumed sweep's last
-step already checks: every cell trained by Ray tasks, the same results.csv."""
+own before) would start Ray once more to check what the resumed sweep's last step already
+checks: every cell trained by Ray tasks, the same results.csv."""
 import contextlib
 import os
 import signal

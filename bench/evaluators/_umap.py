@@ -34,9 +34,9 @@ def umap_module():
 
 def compile_kernels() -> None:
     """Fill numba's cache with one tiny embedding, at install time (`dev.py`): with an empty
-    cache the first UMAP of a process took 23-25 s against ~1.5 s (measured in a fresh venv), and
-    a fresh venv's first run paid that in every process that embeds (test processes, a run's
-    workers) until one of them had written the cache. The same 42 kernels serve both UMAP
+    cache the first UMAP of a process compiles for many times longer than it embeds (README),
+    and a fresh venv's first run paid that in every process that embeds (test processes, a run's
+    workers) until one of them had written the cache. The kernels it compiles serve both UMAP
     evaluators (any point count or dimension: numba compiles per type, not per shape)."""
     import numpy as np
 

@@ -1,8 +1,7 @@
 """Reuse a drawn PNG when the figure to draw is exactly one drawn before.
 
-Why: laying out and rasterising text is most of a report's time (about 1.6 of 2.1 s for a
-two-model run, 10 of 16 s for thirteen models), and a resumed, repaired or `--report-only` run
-mostly redraws figures from unchanged data.
+Why: laying out and rasterising text is most of a report's time (figures in the README), and a
+resumed, repaired or `--report-only` run mostly redraws figures from unchanged data.
 
 The key is the figure itself before layout, pickled: every artist with its data and style, plus
 the rcParams, the savefig settings and matplotlib's version, which is everything the pixels

@@ -23,6 +23,7 @@ from bench.store.cell import CellStore  # noqa: E402
 
 PALETTE = "tab10"  # one palette for every UMAP panel: digit d has the same colour everywhere
 DPI = 100
+SAVEFIG = {"format": "png", "dpi": DPI, "bbox_inches": "tight", "metadata": {"Software": None}}
 
 
 @dataclass
@@ -39,17 +40,15 @@ def png_bytes(fig, tight: bool | tuple = False) -> bytes:
     """The figure as PNG, after `fig.tight_layout()` when `tight` (True, or the rect to fit the
     subplots into). Layout happens here, not in the figure functions, so that a figure drawn
     before (`bench.report.drawn`) skips it as well as the rasterising."""
-    settings = {"dpi": DPI, "tight": tight}
-
     def draw() -> bytes:
         if tight:
             fig.tight_layout(**({} if tight is True else {"rect": tight}))
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(buffer, **SAVEFIG)
         return buffer.getvalue()
 
-    try:
-        return reuse_or_draw(fig, settings, draw)
+    try:  # the key holds exactly what draw() is given besides the figure
+        return reuse_or_draw(fig, {**SAVEFIG, "tight": tight}, draw)
     finally:
         plt.close(fig)
 
