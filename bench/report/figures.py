@@ -23,7 +23,7 @@ from bench.store.cell import CellStore  # noqa: E402
 
 PALETTE = "tab10"  # one palette for every UMAP panel: digit d has the same colour everywhere
 DPI = 100
-SAVEFIG = {"format": "png", "dpi": DPI, "bbox_inches": "tight", "metadata": {"Software": None}}
+SAVEFIG = {"format": "png", "dpi": DPI, "metadata": {"Software": None}}
 
 
 @dataclass
@@ -38,19 +38,50 @@ class FigureInputs:
 
 def png_bytes(fig, tight: bool | tuple = False) -> bytes:
     """The figure as PNG, after `fig.tight_layout()` when `tight` (True, or the rect to fit the
-    subplots into). Layout happens here, not in the figure functions, so that a figure drawn
-    before (`bench.report.drawn`) skips it as well as the rasterising."""
+    subplots into); otherwise cropped to what is drawn (`bbox_inches="tight"`). Not both: the
+    crop lays the figure out once more before drawing it, and after `tight_layout` (which makes
+    room for legends beside the axes too) it only trims the margin. Layout happens here, not in
+    the figure functions, so that a figure drawn before (`bench.report.drawn`) skips it as well
+    as the rasterising."""
+    settings = {**SAVEFIG, "bbox_inches": None if tight else "tight"}
+
     def draw() -> bytes:
         if tight:
             fig.tight_layout(**({} if tight is True else {"rect": tight}))
         buffer = io.BytesIO()
-        fig.savefig(buffer, **SAVEFIG)
+        fig.savefig(buffer, **settings)
         return buffer.getvalue()
 
     try:  # the key holds exactly what draw() is given besides the figure
-        return reuse_or_draw(fig, {**SAVEFIG, "tight": tight}, draw)
+        return reuse_or_draw(fig, {**settings, "tight": tight}, draw)
     finally:
         plt.close(fig)
+
+
+def strip(images: np.ndarray, gap: int = 1) -> np.ndarray:
+    """(n, C, H, W) uint8 -> one (H, n*W) row, `gap` white pixels between images."""
+    spacer = np.zeros((images.shape[2], gap), dtype=images.dtype)
+    return np.concatenate([part for img in images for part in (img[0], spacer)][:len(images) * 2 - 1],
+                          axis=1)
+
+
+def image_panel(ax, rows: list[tuple[str, np.ndarray]], fontsize: int = 8, gap: int = 1) -> None:
+    """Rows of images (label, (n, C, H, W)) as one picture in one axes, 3 white pixels apart,
+    each row's label at its left ('' for none). One axes for all rows, not one per row: a
+    13-model report had ~140 axes of image rows, and building and laying out an axes costs
+    far more than the pixels in it."""
+    strips = [strip(images, gap) for _, images in rows]
+    width = max(s.shape[1] for s in strips)
+    parts, centres, top = [], [], 0
+    for s in strips:
+        parts += [np.pad(s, ((0, 0), (0, width - s.shape[1]))), np.zeros((3, width), s.dtype)]
+        centres.append(top + (s.shape[0] - 1) / 2)
+        top += s.shape[0] + 3
+    ax.imshow(np.concatenate(parts[:-1]), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks(centres, [label for label, _ in rows], fontsize=fontsize)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(False)  # a theme with a grid would draw it across the images, at the labels
 
 
 def reconstruction_grid(inp: FigureInputs) -> bytes | None:
@@ -61,16 +92,9 @@ def reconstruction_grid(inp: FigureInputs) -> bytes | None:
         return None
     originals = next(iter(arts.values()))["originals"]
     rows = [("original", originals)] + [(m, a["reconstructions"]) for m, a in arts.items()]
-    n = len(originals)
     sns.set_theme(style="white")
-    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.45, len(rows) * 0.6), squeeze=False)
-    for ax, (label, images) in zip(axes[:, 0], rows):
-        strip = np.concatenate([img[0] for img in images], axis=1)  # (H, n*W)
-        ax.imshow(strip, cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-    fig.subplots_adjust(hspace=0.08)
+    fig, ax = plt.subplots(figsize=(len(originals) * 0.45, len(rows) * 0.6))
+    image_panel(ax, rows, fontsize=9, gap=0)
     return png_bytes(fig)
 
 

@@ -12,27 +12,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from bench.report.figures import FigureInputs, png_bytes
+from bench.report.figures import FigureInputs, image_panel, png_bytes
 from bench.store.cell import CellStore
 
 
 def _artifacts(cells: dict[str, CellStore], evaluator: str) -> dict[str, dict[str, np.ndarray]]:
     return {m: a for m, c in cells.items() if (a := c.artifact(evaluator)) is not None}
-
-
-def _strip(images: np.ndarray) -> np.ndarray:
-    """(n, C, H, W) uint8 -> one (H, n*W) row, with a 1-pixel gap between images."""
-    h = images.shape[2]
-    gap = np.zeros((h, 1), dtype=images.dtype)
-    return np.concatenate([part for img in images for part in (img[0], gap)][:-1], axis=1)
-
-
-def _image_rows(axes, rows: list[tuple[str, np.ndarray]]) -> None:
-    for ax, (label, images) in zip(axes, rows):
-        ax.imshow(_strip(images), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
 
 
 def denoising_examples(inp: FigureInputs) -> bytes | None:
@@ -44,16 +29,13 @@ def denoising_examples(inp: FigureInputs) -> bytes | None:
     first = next(iter(arts.values()))
     kinds = [k.removeprefix("noisy_") for k in first if k.startswith("noisy_")]
     n_rows = 2 + len(arts)
-    fig, axes = plt.subplots(n_rows, len(kinds), figsize=(3.0 * len(kinds), 0.55 * n_rows), squeeze=False)
-    for col, kind in enumerate(kinds):
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.0 * len(kinds), 0.55 * n_rows), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
         rows = [("clean", first["clean"]), ("corrupted", first[f"noisy_{kind}"])]
         rows += [(m, a[f"denoised_{kind}"]) for m, a in arts.items()]
-        _image_rows(axes[:, col], rows)
-        axes[0, col].set_title(kind, fontsize=9)
-        if col:
-            for ax in axes[:, col]:
-                ax.set_ylabel("")
-    fig.subplots_adjust(hspace=0.06, wspace=0.04)
+        image_panel(ax, rows if ax is axes[0, 0] else [("", images) for _, images in rows])
+        ax.set_title(kind, fontsize=9)
+    fig.subplots_adjust(wspace=0.04)
     return png_bytes(fig)
 
 
@@ -85,12 +67,12 @@ def anomaly_extremes(inp: FigureInputs) -> bytes | None:
     arts = _artifacts(cells, "anomaly_ood")
     if not arts:
         return None
-    fig, axes = plt.subplots(len(arts), 2, figsize=(8.0, 0.55 * len(arts) + 0.4), squeeze=False)
-    _image_rows(axes[:, 0], [(m, a["least_anomalous"]) for m, a in arts.items()])
-    _image_rows(axes[:, 1], [("", a["most_anomalous"]) for a in arts.values()])
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 0.55 * len(arts) + 0.4), squeeze=False)
+    image_panel(axes[0, 0], [(m, a["least_anomalous"]) for m, a in arts.items()])
+    image_panel(axes[0, 1], [("", a["most_anomalous"]) for a in arts.values()])
     axes[0, 0].set_title("least anomalous (lowest error)", fontsize=9)
     axes[0, 1].set_title("most anomalous (highest error)", fontsize=9)
-    fig.subplots_adjust(hspace=0.06, wspace=0.04)
+    fig.subplots_adjust(wspace=0.04)
     return png_bytes(fig)
 
 
@@ -101,12 +83,11 @@ def interpolation_strips(inp: FigureInputs) -> bytes | None:
     if not arts:
         return None
     n_pairs = min(len(a["strips"]) for a in arts.values())
-    fig, axes = plt.subplots(len(arts), n_pairs, figsize=(3.4 * n_pairs, 0.5 * len(arts) + 0.4),
-                             squeeze=False)
-    for col in range(n_pairs):
-        _image_rows(axes[:, col], [(m if col == 0 else "", a["strips"][col]) for m, a in arts.items()])
-        axes[0, col].set_title("3 → 7" if col == 0 else f"random pair {col}", fontsize=9)
-    fig.subplots_adjust(hspace=0.06, wspace=0.04)
+    fig, axes = plt.subplots(1, n_pairs, figsize=(3.4 * n_pairs, 0.5 * len(arts) + 0.4), squeeze=False)
+    for col, ax in enumerate(axes[0]):
+        image_panel(ax, [(m if col == 0 else "", a["strips"][col]) for m, a in arts.items()])
+        ax.set_title("3 → 7" if col == 0 else f"random pair {col}", fontsize=9)
+    fig.subplots_adjust(wspace=0.04)
     return png_bytes(fig)
 
 
@@ -121,9 +102,8 @@ def generated_samples(inp: FigureInputs) -> bytes | None:
         rows.append((f"{model} (mixture)", art["samples"][:20]))
         if "samples_prior" in art:
             rows.append((f"{model} (prior)", art["samples_prior"][:20]))
-    fig, axes = plt.subplots(len(rows), 1, figsize=(9.0, 0.5 * len(rows)), squeeze=False)
-    _image_rows(axes[:, 0], rows)
-    fig.subplots_adjust(hspace=0.06)
+    fig, ax = plt.subplots(figsize=(9.0, 0.5 * len(rows)))
+    image_panel(ax, rows)
     return png_bytes(fig)
 
 

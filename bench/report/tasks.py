@@ -97,11 +97,27 @@ def pairwise_figure(board: Leaderboard, comp: Comparison, metrics: list[str]) ->
                     p[i, j] = comp.win_probability(a, b, dim, metric, board.higher_is_better[metric])
                     low, high = comp.difference(a, b, dim, metric)
                     labels[i, j] = "=" if low <= 0 <= high else f"{p[i, j]:.2f}".lstrip("0")
-        sns.heatmap(p, annot=labels, fmt="", cmap="RdBu", vmin=0, vmax=1, square=True, cbar=False,
-                    xticklabels=models, yticklabels=models, annot_kws={"fontsize": 6}, ax=ax)
+        annotated_heatmap(ax, p, labels, models)
         ax.set_title(f"{board.header(metric)}: P(row beats column)", fontsize=9)
         ax.tick_params(labelsize=7)
     return png_bytes(fig, tight=True)
+
+
+def annotated_heatmap(ax, values: np.ndarray, labels: np.ndarray, models: list[str]) -> None:
+    """seaborn's annotated heat map (RdBu from 0 to 1, square cells, no spines, text dark on
+    light cells and white on dark ones), drawn directly: `sns.heatmap` draws the whole figure
+    once per call to see whether its tick labels overlap, which made the pairwise figure the
+    costliest one to build. Here the column labels are always vertical."""
+    mesh = ax.pcolormesh(values, cmap="RdBu", vmin=0, vmax=1)
+    for (i, j), text in np.ndenumerate(labels):
+        if text:
+            light = sns.utils.relative_luminance(mesh.cmap(mesh.norm(values[i, j]))) > .408
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=6,
+                    color=".15" if light else "w")
+    ax.set(xlim=(0, len(models)), ylim=(len(models), 0), aspect="equal")
+    ax.set_xticks(np.arange(len(models)) + 0.5, models, rotation="vertical")
+    ax.set_yticks(np.arange(len(models)) + 0.5, models, va="center")
+    sns.despine(ax=ax, left=True, bottom=True)
 
 
 def judge_summary(out: Path, manifest: RunManifest) -> str:
