@@ -53,15 +53,3 @@ def scratch_registry():
     yield add
     for name in added:
         MODELS.remove(name)
-
-
-def pytest_collection_modifyitems(items):
-    """The files marked `long` (end-to-end runs of a minute or more) first, longest first by the
-    seconds each declares (its tests' total in one process, from `--durations`), so that xdist
-    (`--dist loadfile`: a file's tests share one process and its module fixtures) starts them
-    early and its processes finish together instead of one running a long file alone at the end."""
-    def seconds(item) -> float:
-        marker = item.get_closest_marker("long")
-        return marker.kwargs.get("seconds", 60) if marker else 0
-
-    items.sort(key=lambda item: -seconds(item))

@@ -23,7 +23,6 @@ from bench.run.runner import run
 from bench.store.run_record import RESULT_COLUMNS
 from tests.test_cli import FAST, assert_intervals
 
-pytestmark = pytest.mark.long(seconds=75)  # end to end: scheduled first (conftest.py)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -17,7 +17,6 @@ from bench.plugins import load_all_models
 from bench.train import seed_everything, train
 from tests import warm_runs
 
-pytestmark = pytest.mark.long(seconds=26)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "digits", "--models", "dense_ae,linear_ae", "--evaluators",

@@ -8,7 +8,6 @@ import torch
 from bench.cli import main
 from bench.model_api import Autoencoder
 
-pytestmark = pytest.mark.long(seconds=50)  # end to end: scheduled first (conftest.py)
 
 FAST = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "-q"]
 NO_UMAP = ["--evaluators", "reconstruction,kmeans,probe"]

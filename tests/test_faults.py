@@ -17,7 +17,6 @@ import pytest
 
 from tests import warm_runs
 
-pytestmark = pytest.mark.long(seconds=57)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "digits", "--models", "linear_ae,pca", "--seeds", "0,1", "--evaluators",

@@ -13,7 +13,6 @@ import pytest
 
 from tests import warm_runs
 
-pytestmark = pytest.mark.long(seconds=50)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--seeds", "0,1",

@@ -9,7 +9,6 @@ import pytest
 
 from tests import warm_runs
 
-pytestmark = pytest.mark.long(seconds=30)  # end to end: scheduled first (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["--dataset", "digits", "--epochs", "1", "--latent-dim", "8", "--limit", "200",

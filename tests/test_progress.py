@@ -9,11 +9,8 @@ import termios
 import time
 from pathlib import Path
 
-import pytest
-
 from tests import warm_runs
 
-pytestmark = pytest.mark.long(seconds=19)  # end to end: scheduled first (conftest.py)
 
 RUN = ["--dataset", "digits", "--models", "dense_ae,vae,pca",
        "--evaluators", "reconstruction,kmeans,probe", "--epochs", "2", "--latent-dim", "4",

@@ -19,7 +19,6 @@ import torch
 
 from bench.cli import main
 
-pytestmark = pytest.mark.long(seconds=95)  # end to end: scheduled first (conftest.py)
 
 # long enough per cell (10 epochs, ~1 s) that a run can be killed between its first and last cell
 GRID = ["--dataset", "digits", "--epochs", "10", "--models", "dense_ae,vae,pca", "--seeds", "0",

@@ -10,7 +10,7 @@ from bench.data.datasets import load_dataset
 from bench.plugins import load_all_models
 from bench.run.runner import evaluator_names
 
-pytestmark = [pytest.mark.slow, pytest.mark.long(seconds=65)]
+pytestmark = pytest.mark.slow
 
 
 def test_real_loader_gives_the_standard_splits():

@@ -11,7 +11,6 @@ import pytest
 from bench.cli import config_from_args, parser
 from bench.run.runner import run
 
-pytestmark = pytest.mark.long(seconds=40)  # end to end: scheduled first (conftest.py)
 
 ARGS = ["--dataset", "digits", "--models", "dense_ae,pca", "--evaluators",
         "reconstruction,kmeans,probe,generation", "--epochs", "1", "--latent-dim", "4",

@@ -12,7 +12,6 @@ from bench.data import datasets as data_module
 from bench.cli import main
 from tests.idx_server import serve, tiny_mnist, write_idx_gz
 
-pytestmark = pytest.mark.long(seconds=24)  # end to end: scheduled first (conftest.py)
 
 GRID = ["--epochs", "1", "--latent-dim", "8", "--seeds", "0,1", "--models", "dense_ae,pca",
         "--evaluators", "reconstruction,kmeans,probe", "-q"]
