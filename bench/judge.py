@@ -98,10 +98,12 @@ def train_judge(folder: Path, data: ImageData, device: torch.device) -> None:
     judge = Judge(data.input_shape, n_classes).to(device)
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS * BATCH / len(x_train))))
     log.info("training the judge classifier on %d images for %d epochs", len(x_train), epochs)
+    # the per-parameter Adam the shipped judges were trained with: `ship_judge --check` retrains
+    # one and compares every weight
     history = train(judge, x_train, y_train=y_train, epochs=epochs, batch_size=BATCH, lr=LR,
-                    seed=SEED, desc="judge")
+                    seed=SEED, desc="judge", fused_adam=False)
     history += train(judge, x_train, y_train=y_train, epochs=1, batch_size=BATCH, lr=FINE_TUNE_LR,
-                     seed=SEED + 1, desc="judge (fine-tune)")
+                     seed=SEED + 1, desc="judge (fine-tune)", fused_adam=False)
     test_features, test_probs = judge.features_and_probs(to_float(data.x_test, device))
     accuracy = float((test_probs.argmax(1) == data.y_test).mean())
     floor = frechet_distance(*feature_stats(test_features), *feature_stats(judge.features(x_train)))

@@ -109,21 +109,24 @@ def autocast(device: torch.device, amp: bool):
 def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_size: int,
           lr: float, seed: int, desc: str = "train", y_train: torch.Tensor | None = None,
           amp: bool = False, resume: dict | None = None,
-          after_epoch: Callable[[int, list[dict], Callable[[], dict]], None] | None = None
-          ) -> list[dict]:
+          after_epoch: Callable[[int, list[dict], Callable[[], dict]], None] | None = None,
+          fused_adam: bool = True) -> list[dict]:
     """Train `model` in place on `x_train` (float images on the model's device).
 
     With `y_train` (the judge classifier), each batch's labels go to `model.loss(x, y)`. With
     `amp`, mixed precision (see `autocast`). The data stays on the device; the only host-device
     transfer is the per-epoch loss summary. `resume` is a snapshot from `after_epoch(epoch,
     history, snapshot)`, which is called after every epoch (`snapshot()` builds one); the
-    random streams are put back after it, so a hook that evaluates leaves no trace."""
+    random streams are put back after it, so a hook that evaluates leaves no trace.
+    `fused_adam=False` is torch's per-parameter Adam, the same rule rounded differently: for
+    weights that must be retrained bit for bit as they were before the fused update (the
+    shipped judge)."""
     seed_everything(seed)
     device = x_train.device
     model.to(device).train()
     # fused: one kernel for all parameters instead of a Python loop over them, which on a CPU
     # (where torch does not default to it) was much of a small model's step; same update rule
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused_adam)
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
     precision = autocast(device, amp)  # one context, entered per batch
     order = torch.Generator().manual_seed(seed)
