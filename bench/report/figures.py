@@ -61,12 +61,14 @@ def png_bytes(fig, tight: bool | tuple = False) -> bytes:
 def strip(images: np.ndarray, gap: int = 1) -> np.ndarray:
     """(n, C, H, W) uint8 -> one (H, n*W) row, `gap` white pixels between images."""
     spacer = np.zeros((images.shape[2], gap), dtype=images.dtype)
-    return np.concatenate([part for img in images for part in (img[0], spacer)][:len(images) * 2 - 1],
-                          axis=1)
+    return np.concatenate([part for img in images for part in (img[0], spacer)][:-1], axis=1)
+
+
+ROW_GAP = 3  # white pixels between the rows of an image panel
 
 
 def image_panel(ax, rows: list[tuple[str, np.ndarray]], fontsize: int = 8, gap: int = 1) -> None:
-    """Rows of images (label, (n, C, H, W)) as one picture in one axes, 3 white pixels apart,
+    """Rows of images (label, (n, C, H, W)) as one picture in one axes, `ROW_GAP` pixels apart,
     each row's label at its left ('' for none). One axes for all rows, not one per row: a
     13-model report had ~140 axes of image rows, and building and laying out an axes costs
     far more than the pixels in it."""
@@ -74,9 +76,9 @@ def image_panel(ax, rows: list[tuple[str, np.ndarray]], fontsize: int = 8, gap: 
     width = max(s.shape[1] for s in strips)
     parts, centres, top = [], [], 0
     for s in strips:
-        parts += [np.pad(s, ((0, 0), (0, width - s.shape[1]))), np.zeros((3, width), s.dtype)]
+        parts += [np.pad(s, ((0, 0), (0, width - s.shape[1]))), np.zeros((ROW_GAP, width), s.dtype)]
         centres.append(top + (s.shape[0] - 1) / 2)
-        top += s.shape[0] + 3
+        top += s.shape[0] + ROW_GAP
     ax.imshow(np.concatenate(parts[:-1]), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks(centres, [label for label, _ in rows], fontsize=fontsize)
