@@ -55,3 +55,27 @@ def test_a_shipped_judge_that_does_not_match_its_pin_is_an_error_before_torch_lo
 def test_the_pin_covers_the_weights_through_judge_json(shipped_copy):
     info = atomic.sha256_file(shipped_copy / "judge.pt")
     assert info in (shipped_copy / "judge.json").read_text()
+
+
+def test_a_retrained_judge_reproduces_the_shipped_one_when_their_accuracies_tie():
+    """`ship_judge --check` on another machine: weights that differ in rounding still pass when
+    the retrained judge is as accurate (McNemar's exact test), and fail when it is worse."""
+    import numpy as np
+
+    from bench.tools.ship_judge import accuracy_tie
+
+    y = np.random.default_rng(0).integers(0, 10, 10_000)
+
+    def wrong_on(start, stop):
+        predicted = y.copy()
+        predicted[start:stop] = (y[start:stop] + 1) % 10
+        return predicted
+
+    shipped = wrong_on(0, 85)                      # accuracy 0.9915
+    drifted = accuracy_tie(y, shipped, wrong_on(40, 119))
+    assert drifted["accuracy"] == (0.9915, 0.9921) and drifted["only_right"] == (34, 40)
+    assert drifted["agreement"] == 0.9926 and drifted["tie"] and drifted["p_value"] > 0.5
+    worse = accuracy_tie(y, shipped, wrong_on(0, 200))  # 115 more mistakes, none fewer
+    assert worse["only_right"] == (115, 0) and not worse["tie"]
+    same = accuracy_tie(y, shipped, shipped)
+    assert same["agreement"] == 1.0 and same["p_value"] == 1.0 and same["tie"]
