@@ -4,8 +4,8 @@ that retraining reproduces them.
 Training is the runner's own (`bench.judge.train_judge`: seed 0, the full training split) on one
 CPU thread, so a rerun sums in the same order. `--check` retrains in a temporary folder and
 compares it with the shipped judge. Equal weights (values, not file bytes) are the strong
-answer, but only where torch's CPU kernels round as on the machine that shipped it (judge.json
-records its kernels since mnist-v1): elsewhere the weights drift apart within the first epochs.
+answer, but only where torch's CPU kernels round as on the machine that shipped it (judges
+shipped after mnist-v1 record those kernels in judge.json): elsewhere the weights drift apart.
 So the check also asks what a different machine can promise: is the retrained judge as accurate
 on the test set as the shipped one? McNemar's exact test on the images exactly one of them
 gets right; at p >= 0.05 the two are a tie, and the check passes (`--exact`: weights only).
@@ -30,7 +30,7 @@ from scipy.stats import binomtest
 from bench.store import atomic
 from bench.data.datasets import ImageData, load_dataset, to_float
 from bench.judge import load_judge, train_judge
-from bench.store.judges import SHIPPED, SHIPPED_ROOT
+from bench.store.judges import SHIPPED, SHIPPED_ROOT, shipped_damage
 
 
 TIE_LEVEL = 0.05  # McNemar p-value at or above which two judges' accuracies are a tie
@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     shipped = SHIPPED_ROOT / SHIPPED[args.dataset].name
     data = load_dataset(args.dataset)
     if args.check:
+        if problem := shipped_damage(shipped, SHIPPED[args.dataset].sha256):
+            print(f"error: the shipped judge {shipped}: {problem}; restore it with git checkout", file=sys.stderr)
+            return 1
         reproduced, text = check(data, shipped, args.exact)
         print(text)
         return 0 if reproduced else 1
