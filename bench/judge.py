@@ -58,11 +58,11 @@ class Judge(nn.Module):
         return {"loss": ce, "cross_entropy": ce}
 
     @torch.no_grad()
-    def _batched(self, fn, x: torch.Tensor) -> np.ndarray:
+    def _batched(self, fn, x: torch.Tensor, batch: int = INFER_BATCH) -> np.ndarray:
         self.eval()
         device = next(self.parameters()).device
-        return torch.cat([fn(x[i:i + INFER_BATCH].to(device)).cpu()
-                          for i in range(0, len(x), INFER_BATCH)]).double().numpy()
+        return torch.cat([fn(x[i:i + batch].to(device)).cpu()
+                          for i in range(0, len(x), batch)]).double().numpy()
 
     def features(self, x: torch.Tensor) -> np.ndarray:
         return self._batched(self.body, x)
@@ -70,12 +70,12 @@ class Judge(nn.Module):
     def probs(self, x: torch.Tensor) -> np.ndarray:
         return self.features_and_probs(x)[1]
 
-    def features_and_probs(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    def features_and_probs(self, x: torch.Tensor, batch: int = INFER_BATCH) -> tuple[np.ndarray, np.ndarray]:
         """Both from one forward pass: (N, FEATURES) features and (N, classes) probabilities."""
         def both(b):
             h = self.body(b)
             return torch.cat([h, F.softmax(self.head(h), dim=1)], dim=1)
-        out = self._batched(both, x)
+        out = self._batched(both, x, batch)
         return out[:, :FEATURES], out[:, FEATURES:]
 
 

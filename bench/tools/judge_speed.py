@@ -27,13 +27,9 @@ from bench.store.judges import SHIPPED, SHIPPED_ROOT
 
 def scored(judge, x: torch.Tensor, batch: int) -> tuple[float, np.ndarray]:
     """(seconds, features and probabilities) of one pass over `x`, `batch` images at a time."""
-    judge_module.INFER_BATCH, before = batch, judge_module.INFER_BATCH
-    try:
-        start = time.perf_counter()
-        features, probs = judge.features_and_probs(x)
-        return time.perf_counter() - start, np.hstack([features, probs])
-    finally:
-        judge_module.INFER_BATCH = before
+    start = time.perf_counter()
+    features, probs = judge.features_and_probs(x, batch)
+    return time.perf_counter() - start, np.hstack([features, probs])
 
 
 def main(argv: list[str] | None = None) -> int:

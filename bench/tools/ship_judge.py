@@ -76,9 +76,9 @@ def accuracy_tie(y: np.ndarray, first: np.ndarray, second: np.ndarray) -> dict:
             "p_value": float(p), "tie": p >= TIE_LEVEL}
 
 
-def predicted_labels(folder: Path, data: ImageData) -> np.ndarray:
+def predicted_labels(folder: Path, x_test: torch.Tensor) -> np.ndarray:
     judge, _ = load_judge(folder)
-    return judge.probs(to_float(data.x_test, torch.device("cpu"))).argmax(1)
+    return judge.probs(x_test).argmax(1)
 
 
 def check(data: ImageData, shipped: Path, exact: bool) -> tuple[bool, str]:
@@ -88,7 +88,8 @@ def check(data: ImageData, shipped: Path, exact: bool) -> tuple[bool, str]:
         info = train_shipped(data, retrained)
         if weights_equal(retrained, shipped):
             return True, f"retrained: weights equal to {shipped} (test accuracy {info['test_accuracy']:.4f})"
-        tie = accuracy_tie(data.y_test, predicted_labels(shipped, data), predicted_labels(retrained, data))
+        x_test = to_float(data.x_test, torch.device("cpu"))
+        tie = accuracy_tie(data.y_test, predicted_labels(shipped, x_test), predicted_labels(retrained, x_test))
     recorded = json.loads((shipped / "judge.json").read_text()).get("cpu", "not recorded")
     (shipped_acc, retrained_acc), (only_shipped, only_retrained) = tie["accuracy"], tie["only_right"]
     verdict = "a tie" if tie["tie"] else "DIFFERENT"
