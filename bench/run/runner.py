@@ -156,7 +156,10 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     return outcome
 
 
-FAMILY_COST = {"conv": 0, "dense": 1, "linear": 2, "baseline": 2}  # training time: conv ~4.5x dense
+FAMILY_COST = {"conv": 0, "dense": 1, "linear": 2, "baseline": 2}  # start tiers: conv trains ~4.5x dense
+# `raw` trains nothing, but its code is every pixel: its evaluators (k-NN, k-means, the probe,
+# UMAP) take about as long as a dense cell's training and evaluation together, twice `pca`'s
+MODEL_COST = {"raw": 1}
 
 
 def longest_first(cells: list[CellConfig]) -> list[CellConfig]:
@@ -165,7 +168,10 @@ def longest_first(cells: list[CellConfig]) -> list[CellConfig]:
     waiting for one long cell (longest-processing-time-first scheduling). Results do not
     depend on the order: every cell is seeded on its own."""
     registry = load_all_models()
-    return sorted(cells, key=lambda c: FAMILY_COST.get(registry.get(c.model).meta.get("family"), 1))
+
+    def tier(cell: CellConfig) -> int:
+        return MODEL_COST.get(cell.model, FAMILY_COST.get(registry.get(cell.model).meta.get("family"), 1))
+    return sorted(cells, key=tier)
 
 
 def check_out_dir(out: Path) -> None:
