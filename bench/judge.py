@@ -39,7 +39,8 @@ BATCH, LR, SEED = 128, 1e-3, 0
 # 4 epochs 0.9894, 6 epochs 0.9901, 4 + dropout 0.9906, 4 + dropout + the slow epoch 0.9916.
 FINE_TUNE_LR, DROPOUT = LR / 10, 0.3
 # Inference in channels_last memory order, 256 images at a time: on a CPU its convolutions and
-# max-pooling ran ~3x faster so than in NCHW blocks of 1,000 (`python -m bench.tools.judge_speed`).
+# max-pooling run much faster than in NCHW blocks of 1,000 (`python -m bench.tools.judge_speed`;
+# figures in the README's Performance section).
 INFER_BATCH = 256
 
 
