@@ -39,7 +39,7 @@ def ensure_env(extras: str) -> Path:
                         "-q", "-e", f".[{extras}]"], cwd=ROOT, check=True)
         print("compiling UMAP's numba kernels once (~25 s), so that no process of a run has to",
               flush=True)
-        subprocess.run([str(venv_python()), "-c", "from bench.evaluators._umap import compile_kernels; "
+        subprocess.run([str(venv_python()), "-c", "from bench.evaluators.umap_embed import compile_kernels; "
                         "compile_kernels()"], cwd=ROOT, check=False)  # a failure only costs that time later
         STAMP.write_text(wanted + "\n")
     return venv_python()

@@ -9,20 +9,29 @@ runner stores them in run.json; the report (which must not import torch) reads t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import KW_ONLY, dataclass, fields
+
+INTERVALS = ("", "mean", "clusters", "auroc")
+CLUSTER_SCORES = ("purity", "acc", "nmi", "ari")  # bench.report.intervals scores each
+UNITS = ("image", "pair")
+
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """What one metric (or a family, `denoise_mse_<kind>`) means, declared beside its code.
+    """What one metric (or a family, `denoise_mse_<kind>`) means, declared beside its code, and
+    checked when it is declared: a spec the report could not honour fails at import, naming it.
 
     interval: how the report puts a 95% interval on it by resampling the test images, from the
       per-image outcomes the evaluator returns (`EvalResult.per_image`):
       "mean"     the metric is the mean of the per-image values (errors, 0/1 correctness)
-      "clusters" the per-image values are cluster ids, scored against the labels (k-means)
+      "clusters" the per-image values are cluster ids, scored against the labels by `score`
       "auroc"    the per-image values are anomaly scores of normal then outlier images
       ""         none (the help says why)
+    unit: what one outcome of a "mean" metric is: a test image (their count must equal the test
+      set's, so outcomes pair across models), or a pair of test images (interpolation).
     """
     name: str
+    _: KW_ONLY
     higher_is_better: bool
     help: str
     group: str = "other"          # leaderboard column group, or the task's table
@@ -31,6 +40,24 @@ class MetricSpec:
     diagnostic: bool = False      # describes a picture or a sanity check: never bold or ranked
     cheap: bool = False           # cheap enough to evaluate at training checkpoints
     interval: str = ""
+    score: str = ""               # for interval "clusters": purity, acc, nmi or ari
+    unit: str = "image"
+
+    def __post_init__(self):
+        def wrong(why: str):
+            raise ValueError(f"MetricSpec {self.name!r}: {why}")
+        if not isinstance(self.higher_is_better, bool):
+            wrong(f"higher_is_better must be True or False, got {self.higher_is_better!r}")
+        if self.interval not in INTERVALS:
+            wrong(f"interval must be one of {INTERVALS}, got {self.interval!r}")
+        if (self.interval == "clusters") != bool(self.score):
+            wrong("a 'clusters' interval needs score= (and only it takes one)")
+        if self.score and self.score not in CLUSTER_SCORES:
+            wrong(f"score must be one of {CLUSTER_SCORES}, got {self.score!r}")
+        if self.unit not in UNITS:
+            wrong(f"unit must be one of {UNITS}, got {self.unit!r}")
+        if self.headline and self.diagnostic:
+            wrong("a diagnostic metric cannot be a headline")
 
     def matches(self, metric: str) -> bool:
         return re.fullmatch(re.sub(r"<[^>]+>", r"[A-Za-z0-9_]+", self.name), metric) is not None
@@ -60,7 +87,7 @@ class Cards:
         for _, spec in self._specs:
             if spec.matches(metric):
                 return spec
-        return MetricSpec(metric, True, "", group="other")
+        return MetricSpec(metric, higher_is_better=True, help="", group="other")
 
     def declared(self) -> list[str]:
         """Every declared metric name (patterns included), in declaration order."""

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bench.config import ConfigError, RunConfig
-from bench.options import add_aliases, add_to_parser, config_values
+from bench.options import add_to_parser, config_values
 from bench.registry import UnknownNameError
 
 log = logging.getLogger("aebench")
@@ -30,7 +30,6 @@ def parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="run_all.py", description="Train autoencoders uniformly on MNIST and compare their codes.")
     add_to_parser(p, DEFAULTS)  # every run option (bench.options)
-    add_aliases(p)
     p.add_argument("--config", metavar="FILE.toml", help="a TOML run file; flags override it")
     p.add_argument("--plugin", action="append", default=[], metavar="FILE",
                    help="a Python file that registers models or evaluators (repeatable)")
@@ -44,11 +43,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     for field in ("models", "evaluators"):  # an empty list must not silently mean "everything"
         if not values[field]:
             raise ConfigError(f"--{field} needs at least one name or pattern, got an empty list")
-    return RunConfig(**values).validated()
+    return RunConfig.of(**values).validated()
 
 
 def list_registered() -> str:
-    from bench.evaluators import load_all_evaluators
+    from bench.plugins import load_all_evaluators
     from bench.plugins import load_all_models
 
     models = sorted(load_all_models(), key=lambda e: e.meta.get("family") == "baseline")
@@ -84,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     if args.report_only:  # from the results directory alone: no plugins, models or torch
         return report_only(args)
+    for path in args.plugin:  # before anything is loaded or written
+        if not Path(path).is_file():
+            print(f"error: --plugin {path}: no such file", file=sys.stderr)
+            return 2
     plugin_failures = load_plugins(args.plugin)
     try:
         if args.list:

@@ -1,10 +1,10 @@
 """Run and cell configuration: dataclasses, validation, and the hash that keys the cache.
 
-Why: every model is trained with the same budget, so the budget lives in one `RunConfig`; each
-(model, seed, latent size) cell gets a fully resolved `CellConfig` whose hash names its directory,
-so a finished cell is found again and a changed setting never reuses a stale result.
+Why: every model is trained with the same `TrainSpec`, held by one `RunConfig`; each (model,
+seed, latent size) cell gets a fully resolved `CellConfig` whose hash names its directory, so a
+finished cell is found again and a changed setting never reuses a stale result.
 
-    cfg = RunConfig(epochs=3).validated()
+    cfg = RunConfig.of(epochs=3).validated()
     cell = cfg.cell("conv_ae", seed=0, latent_dim=32)
 """
 from __future__ import annotations
@@ -14,26 +14,21 @@ import hashlib
 import json
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from bench.options import PRECISIONS, TOML_OPTIONS, TOML_TYPES
+from bench.errors import ConfigError
+from bench.options import SPEC_OPTIONS, TOML_OPTIONS, TOML_TYPES
+from bench.train_spec import TrainSpec, positive
 
-# Bump when a change to training or data handling makes old cells incomparable.
-CELL_FORMAT = 2  # 2: keyed by the model protocol alone (bench.plugins split off)
-MAX_EPOCHS = 10_000  # a typo like --epochs 80000 would otherwise run for weeks
-MAX_BATCH = 1 << 20  # a larger batch is a typo (and would not fit in memory)
-# Cell options added later, with their defaults (left out of the cache key at the default).
-LATER_OPTIONS = {"amp": False, "budget_flops": None}
-RENAMED_KEYS = {"amp": 'precision = "mixed" (or "float32")'}  # TOML keys of older releases
-MAX_BUDGET_FLOPS = 1e18  # ~5,000 conv_ae epochs of MNIST: more is a typo
+# Bump when the layout of a cell (its config or its files) changes; old results directories are
+# then refused with a clear message (bench.store.run_record), never half-read.
+CELL_FORMAT = 3  # 3: a typed training spec and TRAINING_VERSION instead of hashed source files
 
-
-class ConfigError(ValueError):
-    """A bad configuration value; the CLI turns it into exit code 2."""
+__all__ = ["CELL_FORMAT", "CellConfig", "ConfigError", "RunConfig", "TrainSpec"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CellConfig:
     """Everything that determines one trained model and its evaluation."""
     model: str
@@ -41,24 +36,22 @@ class CellConfig:
     latent_dim: int
     dataset: str
     limit: int | None
-    epochs: int | None  # None: as many as `budget_flops` buys this model (bench.cost)
-    batch_size: int
-    lr: float
-    code: str = ""  # fingerprint of the model's source (model_api.model_fingerprint)
+    train: TrainSpec               # resolved: precision float32 or mixed
+    code: str = ""                 # the model's own code, comments left out (model_api)
+    training_version: int = 0      # bench.train.TRAINING_VERSION when the cell was planned
     format: int = CELL_FORMAT
-    amp: bool = False  # mixed-precision training (bench.train.autocast)
-    budget_flops: float | None = None  # training FLOPs per model, instead of equal epochs
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "CellConfig":
+        return cls(**{**values, "train": TrainSpec(**values["train"])})
+
     @property
     def key(self) -> str:
-        """Stable short hash of the resolved config: the cell's cache key. Options added after
-        the first release are left out while at their default, so adding one does not orphan
-        every finished cell."""
-        fields = {k: v for k, v in self.to_dict().items() if LATER_OPTIONS.get(k, object()) != v}
-        blob = json.dumps(fields, sort_keys=True).encode()
+        """Stable short hash of the resolved config: the cell's cache key."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
     @property
@@ -66,17 +59,16 @@ class CellConfig:
         return f"{self.model}-z{self.latent_dim}-s{self.seed}-{self.key}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
-    """The whole grid: datasets x models x seeds x latent sizes, trained with one shared budget.
-    The runner takes one dataset at a time (`per_dataset`); `bench.run.sweep` runs several."""
+    """The whole grid: datasets x models x seeds x latent sizes, every model trained by one
+    `TrainSpec`. The runner takes one dataset at a time (`per_dataset`); `bench.run.sweep` runs
+    several."""
     models: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     evaluators: tuple[str, ...] = ("default",)  # "default": every evaluator not marked opt-in
     datasets: tuple[str, ...] = ("mnist",)
-    epochs: int = 8
-    batch_size: int = 128
-    lr: float = 1e-3
+    train: TrainSpec = TrainSpec()
     latent_dims: tuple[int, ...] = (32,)
     seeds: tuple[int, ...] = (0,)
     limit: int | None = None
@@ -88,46 +80,42 @@ class RunConfig:
     workers: int | str = 1   # or "auto": one per CPU core (at most one per cell), 1 on CUDA
     executor: str = "local"  # or "ray": every cell a Ray task (bench.run.ray_executor)
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
-    precision: str = "auto"  # float32, mixed, or auto: mixed on CPUs with native bfloat16
-    budget_flops: float | None = None  # equal training FLOPs for every model (replaces epochs)
-    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **values) -> "RunConfig":
+        """A RunConfig from flat option values: the training spec's fields go into `train`."""
+        spec = {k: values.pop(k) for k in list(values) if k in SPEC_OPTIONS}
+        return cls(**values, train=TrainSpec(**spec))
 
     def validated(self) -> "RunConfig":
+        for flag, items in (("--dataset", self.datasets), ("--models", self.models),
+                            ("--exclude", self.exclude), ("--evaluators", self.evaluators),
+                            ("--latent-dim", self.latent_dims), ("--seeds", self.seeds)):
+            repeated = sorted({str(v) for v in items if list(items).count(v) > 1})
+            if repeated:  # a repeated seed would count twice and narrow every interval
+                raise ConfigError(f"{flag} names {', '.join(repeated)} more than once")
         if not self.datasets:
             raise ConfigError("--dataset needs at least one dataset")
-        if len(set(self.datasets)) != len(self.datasets):
-            raise ConfigError(f"--dataset names a dataset twice: {','.join(self.datasets)}")
-        _positive("--epochs", self.epochs, MAX_EPOCHS)
-        _positive("--batch-size", self.batch_size, MAX_BATCH)  # above the data: one full batch
         if not self.latent_dims:
             raise ConfigError("--latent-dim needs at least one size")
         for dim in self.latent_dims:
-            _positive("--latent-dim", dim)
+            positive("--latent-dim", dim)
         if not self.seeds:
             raise ConfigError("--seeds needs at least one seed")
         for seed in self.seeds:
             if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
                 raise ConfigError(f"--seeds takes integers from 0 to 2**32 - 1, got {seed!r}")
         if self.limit is not None:
-            _positive("--limit", self.limit)
+            positive("--limit", self.limit)
         if self.workers != "auto":
-            _positive("--workers", self.workers)
+            positive("--workers", self.workers)
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
-        if self.budget_flops is not None and not (
-                isinstance(self.budget_flops, (int, float)) and not isinstance(self.budget_flops, bool)
-                and 0 < self.budget_flops <= MAX_BUDGET_FLOPS):
-            raise ConfigError(f"--budget-flops must be a number of FLOPs in (0, {MAX_BUDGET_FLOPS:.0e}], "
-                              f"for example 2e14; got {self.budget_flops!r}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"--precision must be {', '.join(PRECISIONS)}; got {self.precision!r}")
         if self.ray_address and self.executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
-        if not (isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and 0 < self.lr < 10):
-            raise ConfigError(f"learning rate must be in (0, 10), got {self.lr!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
-        return self
+        return replace(self, train=self.train.validated())
 
     @property
     def dataset(self) -> str:
@@ -139,31 +127,25 @@ class RunConfig:
     def per_dataset(self) -> list["RunConfig"]:
         return [replace(self, datasets=(name,)) for name in self.datasets]
 
-    def cell(self, model: str, seed: int, latent_dim: int, amp: bool | None = None) -> CellConfig:
-        """One cell of the grid; `amp` is the precision resolved for the device
+    def cell(self, model: str, seed: int, latent_dim: int, *, mixed: bool | None = None,
+             code: str = "", training_version: int = 0) -> CellConfig:
+        """One cell of the grid; `mixed` is the precision resolved for the device
         (`bench.train.mixed_precision`), by default whether `precision` asks for mixed."""
-        amp = self.precision == "mixed" if amp is None else amp
+        mixed = self.train.precision == "mixed" if mixed is None else mixed
         return CellConfig(model=model, seed=seed, latent_dim=latent_dim, dataset=self.dataset,
-                          limit=self.limit, batch_size=self.batch_size, lr=float(self.lr),
-                          amp=amp, epochs=None if self.budget_flops else self.epochs,
-                          budget_flops=float(self.budget_flops) if self.budget_flops else None)
+                          limit=self.limit, train=self.train.resolved(mixed), code=code,
+                          training_version=training_version)
 
     @property
     def run_name(self) -> str:
         dims = "-".join(str(d) for d in self.latent_dims)
         limit = f"-n{self.limit}" if self.limit else ""
-        budget = f"-f{self.budget_flops:.0e}".replace("+", "") if self.budget_flops else f"-e{self.epochs}"
+        spec = self.train
+        budget = f"-f{spec.budget_flops:.0e}".replace("+", "") if spec.budget_flops else f"-e{spec.epochs}"
         return f"{'+'.join(self.datasets)}-z{dims}{budget}{limit}"
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _positive(flag: str, value, most: int | None = None) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
-    if most is not None and value > most:
-        raise ConfigError(f"{flag} {value} is more than this benchmark allows ({most:,})")
 
 
 def read_toml(path: str | Path) -> dict:
@@ -184,8 +166,7 @@ def read_toml(path: str | Path) -> dict:
     for key, value in table.items():
         if key not in TOML_OPTIONS:
             close = difflib.get_close_matches(key, TOML_OPTIONS, n=1)
-            hint = (f" It is now {RENAMED_KEYS[key]}." if key in RENAMED_KEYS
-                    else f" Did you mean {close[0]!r}?" if close else "")
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{path}: unknown key {key!r}.{hint} Known: {', '.join(TOML_OPTIONS)}")
         option = TOML_OPTIONS[key]
         values[option.field] = _coerce(path, key, value, TOML_TYPES[option.kind])

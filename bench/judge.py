@@ -15,8 +15,10 @@ import hashlib
 import json
 import logging
 import math
+import shutil
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +27,13 @@ from scipy import linalg
 from torch import nn
 from torch.nn import functional as F
 
-from bench.store import atomic
+from bench import atomic
+from bench.store.judges import (FAILED, FILES, SHIPPED, damage, is_trained, move_aside_if_damaged,
+                                publish_judge)
 from bench.data.datasets import ImageData, to_float
-from bench.model_api import source_fingerprint
-from bench.train import seed_everything, train
+from bench.fingerprint import code_fingerprint
+from bench.train import TRAINING_VERSION, seed_everything, train
+from bench.train_spec import TrainSpec
 
 log = logging.getLogger(__name__)
 JUDGE_VERSION = 1
@@ -81,15 +86,70 @@ class Judge(nn.Module):
 
 
 def judge_key(data: ImageData) -> str:
-    """Hash of the data and of the source that builds and trains the judge: a judge is kept
-    between runs (the data cache), so editing this file or the training loop must not reuse
-    an old one."""
-    here = Path(__file__).parent
-    code = source_fingerprint([here / "judge.py", here / "train.py"])
-    blob = json.dumps({"version": JUDGE_VERSION, "data": data.name, "n_train": len(data.x_train),
+    """Hash of the data, of this file's code and of the training loop's version: a judge is kept
+    between runs (the data cache), so changing how it is built or trained must not reuse an
+    old one (comments and docstrings may change freely)."""
+    code = code_fingerprint([Path(__file__)])
+    blob = json.dumps({"version": JUDGE_VERSION, "training": TRAINING_VERSION,
+                       "data": data.name, "n_train": len(data.x_train),
                        "n_test": len(data.x_test), "shape": list(data.input_shape),
                        "code": code}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def judge_name(data: ImageData) -> str:
+    """The judge's folder name: the shipped judge's name, or (trained here) the same name in a
+    results store and in the data cache."""
+    shipped = SHIPPED.get(data.name)
+    return shipped.name if shipped else f"{data.name}-{judge_key(data)}"
+
+
+def judge_folder(out: Path, data: ImageData) -> Path:
+    """Where the judge for `data` lives in the results store (trained or not)."""
+    return Path(out) / "judge" / judge_name(data)
+
+def cached_judge_folder(cache_root: Path, data: ImageData) -> Path:
+    """Where the judge for `data` is kept between results directories."""
+    return Path(cache_root) / judge_name(data)
+
+
+def ensure_judge(out: Path, data: ImageData, device: torch.device, cache: Path | None = None) -> Path:
+    """The judge's directory in the results store: copied from `cache` (a `cached_judge_folder`)
+    when an earlier run trained it, else trained here on first use and then kept in `cache`. A
+    failure is written to `failed.json` for evaluators waiting in other processes."""
+    folder = judge_folder(out, data)
+    if adopt_cached_judge(folder, cache):
+        return folder
+    (folder / FAILED).unlink(missing_ok=True)
+    try:
+        train_judge(folder, data, device)
+    except Exception as exc:
+        atomic.write_json(folder / FAILED, {"reason": f"{type(exc).__name__}: {exc}"})
+        raise
+    if cache is not None:
+        publish_judge(folder, cache)
+    return folder
+
+def adopt_cached_judge(folder: Path, cache: Path | None) -> bool:
+    """True when `folder` holds a trained judge, copying it from `cache` first if need be. A
+    cached judge that cannot be loaded (a corrupt file) is deleted with a warning, and False
+    tells the caller to train a new one."""
+    move_aside_if_damaged(folder)
+    if is_trained(folder) or cache is None or not is_trained(cache):
+        return is_trained(folder)
+    try:
+        if problem := damage(cache):
+            raise ValueError(problem)
+        load_judge.__wrapped__(cache)  # a file may match judge.json and still not load
+    except Exception as exc:
+        log.warning("the cached judge in %s cannot be loaded (%s: %s); training a new one",
+                    cache, type(exc).__name__, exc)
+        shutil.rmtree(cache, ignore_errors=True)
+        return False
+    for name in FILES:
+        atomic.write_bytes(folder / name, (cache / name).read_bytes())
+    log.info("judge classifier copied from the data cache (%s)", cache)
+    return True
 
 
 def train_judge(folder: Path, data: ImageData, device: torch.device) -> None:
@@ -103,10 +163,11 @@ def train_judge(folder: Path, data: ImageData, device: torch.device) -> None:
     log.info("training the judge classifier on %d images for %d epochs", len(x_train), epochs)
     # the per-parameter Adam the shipped judges were trained with: `ship_judge --check` retrains
     # one and compares every weight
-    history = train(judge, x_train, y_train=y_train, epochs=epochs, batch_size=BATCH, lr=LR,
-                    seed=SEED, desc="judge", fused_adam=False)
-    history += train(judge, x_train, y_train=y_train, epochs=1, batch_size=BATCH, lr=FINE_TUNE_LR,
-                     seed=SEED + 1, desc="judge (fine-tune)", fused_adam=False)
+    spec = TrainSpec(epochs=epochs, batch_size=BATCH, lr=LR, precision="float32")
+    history = train(judge, x_train, spec, y_train=y_train, seed=SEED, desc="judge",
+                    fused_adam=False, threads=False)
+    history += train(judge, x_train, replace(spec, epochs=1, lr=FINE_TUNE_LR), y_train=y_train,
+                     seed=SEED + 1, desc="judge (fine-tune)", fused_adam=False, threads=False)
     atomic.write_with(folder / "judge.pt", lambda f: torch.save(judge.state_dict(), f))
     judge = for_inference(judge)
     test_features, test_probs = judge.features_and_probs(to_float(data.x_test, device))

@@ -9,12 +9,11 @@ deterministic code (a VAE returns its posterior mean); `decode` returns images i
     @register_model("my_ae", description="...", paper="https://...")
     def my_ae(input_shape, latent_dim): return MyAE(input_shape, latent_dim)
 
-This file holds only what defines and trains a model: it is part of every cell's cache key
-(`model_fingerprint`), so finding and loading models lives apart, in `bench.plugins`.
+Its behaviour is part of every cell's key through `bench.train.TRAINING_VERSION` (a golden test
+makes a change to its code a decision); finding and loading models lives in `bench.plugins`.
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.fingerprint import code_fingerprint
 from bench.registry import Registry
 
 MODELS = Registry("model")
@@ -73,24 +73,12 @@ def bce_per_image(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / target.shape[0]
 
 
-TRAINING_SOURCES = ("layers.py", "model_api.py", "train.py")
-
-
 def model_fingerprint(name: str) -> str:
-    """Hash of the source that defines and trains model `name`: part of the cell's cache key,
-    so editing a model (or the shared layers, this protocol or the loop) retrains it instead of
-    reusing old weights."""
+    """The code of the module that defines model `name`, comments and docstrings left out: part
+    of the cell's cache key, so editing a model retrains it instead of reusing old weights. The
+    code every model shares (this file, the layers, the loop) is named by TRAINING_VERSION."""
     module = sys.modules[MODELS.get(name).builder.__module__]
-    here = Path(__file__).parent
-    return source_fingerprint([Path(module.__file__), *(here / f for f in TRAINING_SOURCES)])
-
-
-def source_fingerprint(paths) -> str:
-    """Short SHA-256 of the files' bytes, in order (the judge's cache key uses it too)."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:12]
+    return code_fingerprint([Path(module.__file__)])
 
 
 def build_model(name: str, input_shape, latent_dim: int) -> Autoencoder:

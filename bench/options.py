@@ -1,6 +1,7 @@
-"""Every run option declared once: its `RunConfig` field, command-line flag, TOML key, kind and
-help. `bench.cli` builds its parser from this list and `bench.config` its TOML reader, so adding
-an option is a field in `RunConfig` plus one `Option` here (a test checks that the two agree).
+"""Every run option declared once: its field (of `RunConfig`, or of the `TrainSpec` every model
+trains with), command-line flag, TOML key, kind and help. `bench.cli` builds its parser from this
+list and `bench.config` its TOML reader, so adding an option is a field plus one `Option` here
+(a test checks that the two agree).
 
     Option("epochs", "--epochs", "int", "training epochs, every model")
 """
@@ -10,12 +11,12 @@ import argparse
 import os
 from dataclasses import dataclass
 
-PRECISIONS = ("auto", "float32", "mixed")  # --precision (resolved by bench.train.mixed_precision)
+from bench.train_spec import LR_SCHEDULES, PRECISIONS, SPEC_FIELDS
 
 
 @dataclass(frozen=True)
 class Option:
-    field: str                 # the RunConfig field it sets
+    field: str                 # the RunConfig or TrainSpec field it sets
     flag: str                  # the command-line flag
     kind: str                  # a key of PARSE, or "bool" (a switch)
     help: str = ""
@@ -36,12 +37,18 @@ OPTIONS = [
     Option("evaluators", "--evaluators", "patterns",
            "comma-separated evaluator patterns; 'default' is every evaluator not marked opt-in "
            "(e.g. default,anomaly_oneclass)"),
-    Option("epochs", "--epochs", "int", "training epochs, every model"),
+    Option("epochs", "--epochs", "int", "training epochs, every model (default 8)"),
     Option("budget_flops", "--budget-flops", "flops",
            "instead of --epochs: every model trains for as many epochs as this many training "
            "FLOPs buy it (e.g. 2e14), so cheap models get more epochs", metavar="FLOPS"),
     Option("batch_size", "--batch-size", "int", "training batch size, every model"),
-    Option("lr", "--lr", "float", "Adam learning rate, every model"),
+    Option("lr", "--lr", "float", "AdamW learning rate, every model"),
+    Option("weight_decay", "--weight-decay", "float",
+           "AdamW's decoupled weight decay, every model (default 0: plain Adam)"),
+    Option("lr_schedule", "--lr-schedule", "str",
+           "constant (default: epoch e of a run is an e-epoch run, so checkpoints are comparable) "
+           "or linear (decay to zero over the run, for studies that end at one budget)",
+           choices=LR_SCHEDULES),
     Option("latent_dims", "--latent-dim", "ints", "latent size(s), e.g. 32 or 8,16,32"),
     Option("seeds", "--seeds", "ints", "e.g. 0,1,2"),
     Option("datasets", "--dataset", "patterns",
@@ -68,6 +75,7 @@ OPTIONS = [
            in_toml=False),
 ]
 TOML_OPTIONS = {o.toml_key: o for o in OPTIONS if o.toml_key}
+SPEC_OPTIONS = {o.field for o in OPTIONS if o.field in SPEC_FIELDS}  # go into RunConfig.train
 
 
 def _number(convert, expected: str):
@@ -107,7 +115,8 @@ TOML_TYPES = {"patterns": "patterns", "ints": "ints", "int": int, "float": float
 def add_to_parser(parser: argparse.ArgumentParser, defaults) -> None:
     """One argument per option, its default from `defaults` (a RunConfig) or its variable."""
     for o in OPTIONS:
-        default = getattr(defaults, o.field) if o.cli_default is None else o.cli_default
+        owner = defaults.train if o.field in SPEC_OPTIONS else defaults
+        default = getattr(owner, o.field) if o.cli_default is None else o.cli_default
         if o.env and os.environ.get(o.env):
             default = PARSE[o.kind](os.environ[o.env])
         if o.kind == "bool":
@@ -115,12 +124,6 @@ def add_to_parser(parser: argparse.ArgumentParser, defaults) -> None:
         else:
             parser.add_argument(o.flag, dest=o.field, type=PARSE[o.kind], default=default,
                                 metavar=o.metavar, choices=o.choices, help=o.help)
-
-
-def add_aliases(parser: argparse.ArgumentParser) -> None:
-    """Flags kept for commands written before an option was renamed."""
-    parser.add_argument("--amp", dest="precision", action="store_const", const="mixed",
-                        help="the same as --precision mixed")
 
 
 def config_values(args: argparse.Namespace) -> dict:

@@ -1,10 +1,11 @@
-"""Finding models and evaluators: the `models/` package, installed packages' entry points, and
-`--plugin` files.
+"""Finding models and evaluators, the one loader of both: the `models/` and `bench.evaluators`
+packages, installed packages' entry points, and `--plugin` files.
 
-Why apart from `bench.model_api`: that file is hashed into every cell's cache key (it defines
-and trains models); how models are *found* must be free to change without retraining anything.
+Why apart from the registries (`bench.model_api`, `bench.evaluators`): they say what a model or
+an evaluator is; this says where they come from, so both kinds load the same way and the
+registries import nothing above them.
 
-    load_all_models(); load_plugin_file("my_ae.py")   # -> ["my_ae"]
+    load_all_models(); load_all_evaluators(); load_plugin_file("my_ae.py")   # -> ["my_ae"]
 """
 from __future__ import annotations
 
@@ -14,17 +15,19 @@ import pkgutil
 import sys
 from pathlib import Path
 
+import bench.evaluators
+from bench.evaluators import EVALUATORS
 from bench.model_api import MODELS
 from bench.registry import Registry, load_entry_points
 
-ENTRY_POINT_GROUP = "aebench.models"
+ENTRY_POINT_GROUPS = {"model": "aebench.models", "evaluator": "aebench.evaluators"}
 
 
 class PluginError(RuntimeError):
     """A plugin could not be loaded; the message names the plugin and what is wrong."""
 
 
-_loaded = False
+_loaded: set[str] = set()  # the kinds loaded in this process
 plugin_errors: list[str] = []  # broken entry-point plugins: reported, the other models still run
 plugin_files: dict[str, str] = {}  # model name -> the `--plugin` file that registered it, so
                                    # worker processes can load the files a run's models need
@@ -42,29 +45,43 @@ def plugin_files_for(models, evaluators=()) -> list[str]:
     return list(dict.fromkeys(files))
 
 
+def import_package(package) -> None:
+    """Import every public module of `package` (each registers what it defines)."""
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+
+
 def import_builtin_models() -> None:
-    """Import every module in the `models` package (each registers itself)."""
     import models
 
-    for info in sorted(pkgutil.iter_modules(models.__path__), key=lambda m: m.name):
-        importlib.import_module(f"models.{info.name}")
+    import_package(models)
+
+
+def import_builtin_evaluators() -> None:
+    import_package(bench.evaluators)
+
+
+def _load(kind: str, builtin, registry: Registry) -> Registry:
+    """The built-in entries of `kind`, then installed packages' entry points, once a process."""
+    if kind not in _loaded:
+        builtin()
+        load_entry_points(ENTRY_POINT_GROUPS[kind], kind, plugin_errors)
+        _loaded.add(kind)
+    return registry
 
 
 def load_all_models() -> Registry:
-    """The `models` package, then the `aebench.models` entry points."""
-    global _loaded
-    if not _loaded:
-        import_builtin_models()
-        load_entry_points(ENTRY_POINT_GROUP, "model", plugin_errors)
-        _loaded = True
-    return MODELS
+    return _load("model", import_builtin_models, MODELS)
+
+
+def load_all_evaluators() -> Registry:
+    return _load("evaluator", import_builtin_evaluators, EVALUATORS)
 
 
 def load_plugin_file(path: str | Path) -> list[str]:
     """Import one Python file (`--plugin`), returning the model and evaluator names it
     registered (a plugin may add either or both)."""
-    from bench.evaluators import EVALUATORS, load_all_evaluators
-
     load_all_models()
     load_all_evaluators()
     path = Path(path)

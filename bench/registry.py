@@ -71,13 +71,16 @@ class Registry:
 
     def names(self, include: Iterable[str] | str = "*", exclude: Iterable[str] | str = ()) -> list[str]:
         """Registered names matching any `include` pattern and no `exclude` pattern, in
-        registration order. A pattern without wildcards that matches nothing is an error, so a
-        typo never silently selects an empty grid."""
+        registration order. A pattern that matches nothing is an error, so a typo never silently
+        selects an empty grid (or leaves nothing out)."""
         include = [include] if isinstance(include, str) else list(include)
         exclude = [exclude] if isinstance(exclude, str) else list(exclude)
         for pattern in include + exclude:
             if not _is_wildcard(pattern) and pattern not in self._entries:
                 raise UnknownNameError(self.unknown_message(pattern))
+            if not fnmatch.filter(self._entries, pattern):  # a wildcard typo: an empty selection
+                raise UnknownNameError(f"the pattern {pattern!r} matches no {self.kind}. "
+                                       f"Available: {', '.join(sorted(self._entries))}")
         return [n for n in self._entries
                 if any(fnmatch.fnmatchcase(n, p) for p in include)
                 and not any(fnmatch.fnmatchcase(n, p) for p in exclude)]

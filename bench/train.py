@@ -1,4 +1,5 @@
-"""The single training loop: every model, same optimizer, learning rate, batch size, epochs, seed.
+"""The single training loop: every model trained by one `TrainSpec` (optimizer settings, batch
+size, epochs, precision, threads) and its seed.
 
 Why no framework: model-specific behaviour lives in each model's `loss`, so the loop is a few
 lines that index one in-memory tensor per batch (no per-sample Python), and its speed is ours to
@@ -7,7 +8,12 @@ loop hands `after_epoch` a snapshot of everything it needs to go on (weights, op
 random stream); training resumed from a snapshot ends in the same weights as one that never
 stopped (tests/test_checkpoints.py).
 
-    history = train(model, x_train, epochs=5, batch_size=128, lr=1e-3, seed=0)
+    history = train(model, x_train, TrainSpec(epochs=5).validated().resolved(False), seed=0)
+
+TRAINING_VERSION names what this loop, the model base class, the shared layers and the FLOPs
+counter compute: it is part of every cell's key. Bump it when a change alters trained weights;
+`tests/test_training_version.py` fails on any change to their code (comments and docstrings
+aside) until the author has decided.
 """
 from __future__ import annotations
 
@@ -19,10 +25,13 @@ from typing import Callable
 
 import numpy as np
 import torch
+from bench.errors import ConfigError
 from bench.faults import reached
 from bench.progress import status
+from bench.train_spec import TrainSpec
 
 log = logging.getLogger(__name__)
+TRAINING_VERSION = 1
 
 
 class DivergedError(RuntimeError):
@@ -63,8 +72,6 @@ def set_rng_state(state: dict) -> None:
 def pick_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    from bench.config import ConfigError  # a usage error: exit 2, nothing written
-
     if requested.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {requested}: CUDA is not available on this machine "
                           "(use --device auto or cpu)")
@@ -106,36 +113,66 @@ def autocast(device: torch.device, amp: bool):
     return torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16)
 
 
-def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_size: int,
-          lr: float, seed: int, desc: str = "train", y_train: torch.Tensor | None = None,
-          amp: bool = False, resume: dict | None = None,
+@contextlib.contextmanager
+def cpu_threads(n: int | None):
+    """Train with `n` CPU threads (None: as the process is), restoring the count after."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def schedule(optimizer: torch.optim.Optimizer, spec: TrainSpec, steps: int):
+    """The learning-rate schedule over the run's `steps` optimizer steps, or None (constant)."""
+    if spec.lr_schedule == "constant":
+        return None
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / steps))
+
+
+def train(model: torch.nn.Module, x_train: torch.Tensor, spec: TrainSpec, *, seed: int,
+          desc: str = "train", y_train: torch.Tensor | None = None, resume: dict | None = None,
           after_epoch: Callable[[int, list[dict], Callable[[], dict]], None] | None = None,
-          fused_adam: bool = True) -> list[dict]:
-    """Train `model` in place on `x_train` (float images on the model's device).
+          fused_adam: bool = True, threads: bool = True) -> list[dict]:
+    """Train `model` in place on `x_train` (float images on the model's device) as `spec` (a
+    cell's, precision resolved, epochs set) says.
 
     With `y_train` (the judge classifier), each batch's labels go to `model.loss(x, y)`. With
-    `amp`, mixed precision (see `autocast`). The data stays on the device; the only host-device
+    mixed precision, see `autocast`. The data stays on the device; the only host-device
     transfer is the per-epoch loss summary. `resume` is a snapshot from `after_epoch(epoch,
     history, snapshot)`, which is called after every epoch (`snapshot()` builds one); the
     random streams are put back after it, so a hook that evaluates leaves no trace.
-    `fused_adam=False` is torch's per-parameter Adam, the same rule rounded differently: for
+    `fused_adam=False` is torch's per-parameter AdamW, the same rule rounded differently: for
     weights that must be retrained bit for bit as they were before the fused update (the
-    shipped judge)."""
+    shipped judge). `threads=False` leaves the process's thread count as it is (the judge)."""
+    with cpu_threads(spec.threads if threads else None):
+        return _train(model, x_train, spec, seed, desc, y_train, resume, after_epoch, fused_adam)
+
+
+def _train(model, x_train, spec, seed, desc, y_train, resume, after_epoch, fused_adam) -> list[dict]:
+    epochs, batch_size, amp = spec.epochs, spec.batch_size, spec.mixed
     seed_everything(seed)
     device = x_train.device
     model.to(device).train()
     # fused: one kernel for all parameters instead of a Python loop over them, which on a CPU
     # (where torch does not default to it) was much of a small model's step; same update rule
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused_adam)
+    # AdamW with weight_decay 0 is Adam, bit for bit
+    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay,
+                                  fused=fused_adam)
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
     precision = autocast(device, amp)  # one context, entered per batch
     order = torch.Generator().manual_seed(seed)
     n = len(x_train)
+    scheduler = schedule(optimizer, spec, epochs * -(-n // batch_size))
     history: list[dict] = []
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         scaler.load_state_dict(resume["scaler"])
+        if scheduler is not None:
+            scheduler.load_state_dict(resume["scheduler"])
         order.set_state(resume["order"])
         set_rng_state(resume["rng"])
         history = list(resume["history"])
@@ -143,7 +180,8 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
     def snapshot() -> dict:
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scaler": scaler.state_dict(), "order": order.get_state(), "rng": streams,
-                "history": list(history)}
+                "history": list(history),
+                **({"scheduler": scheduler.state_dict()} if scheduler is not None else {})}
 
     for epoch in range(len(history) + 1, epochs + 1):
         status(f"{desc}: epoch {epoch}/{epochs}")  # the run's progress display, if any
@@ -162,6 +200,8 @@ def train(model: torch.nn.Module, x_train: torch.Tensor, *, epochs: int, batch_s
             scaler.scale(terms["loss"]).backward()
             scaler.step(optimizer)
             scaler.update()
+            if scheduler is not None:
+                scheduler.step()
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value.detach().float() * len(xb)
         means = {key: float(value) / n for key, value in sums.items()}

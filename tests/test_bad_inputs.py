@@ -1,6 +1,6 @@
 """Every usage error exits 2 with one line starting `error:` and writes nothing (issue #18).
 
-The table of bad inputs in the README is generated from BAD_INPUTS by this file and checked
+The table of bad inputs in docs/reliability.md is generated from BAD_INPUTS by this file and checked
 against it here, so it cannot drift: `python -m tests.test_bad_inputs` rewrites it.
 """
 import os
@@ -30,7 +30,12 @@ BAD_INPUTS = [
     ("unknown evaluator", ["--evaluators", "kmean"], "Did you mean 'kmeans'"),
     ("empty evaluator list", ["--evaluators", ","], "--evaluators needs at least one"),
     ("unknown dataset", ["--dataset", "mnits"], "Did you mean 'mnist'"),
-    ("dataset twice", ["--dataset", "mnist,mnist"], "names a dataset twice"),
+    ("dataset twice", ["--dataset", "mnist,mnist"], "--dataset names mnist more than once"),
+    ("seed twice", ["--seeds", "0,0"], "--seeds names 0 more than once"),
+    ("latent size twice", ["--latent-dim", "8,8"], "--latent-dim names 8 more than once"),
+    ("model pattern matching nothing", ["--models", "dense_ae,zz*"], "'zz*' matches no model"),
+    ("evaluator pattern matching nothing", ["--evaluators", "zz*"], "'zz*' matches no evaluator"),
+    ("missing plugin file", ["--plugin", "missing.py"], "--plugin missing.py: no such file"),
     ("zero epochs", ["--epochs", "0"], "--epochs must be a positive integer"),
     ("negative epochs", ["--epochs", "-3"], "--epochs must be a positive integer"),
     ("huge epochs", ["--epochs", "80000"], "more than this benchmark allows"),
@@ -39,10 +44,13 @@ BAD_INPUTS = [
     ("FLOPs budget negative", ["--budget-flops=-1e9"], "--budget-flops must be a number of FLOPs"),
     ("FLOPs budget absurd", ["--budget-flops", "1e30"], "--budget-flops must be a number of FLOPs"),
     ("FLOPs budget not a number", ["--budget-flops", "lots"], "expected a number of FLOPs"),
+    ("epochs and a FLOPs budget", ["--epochs", "4", "--budget-flops", "2e14"], "are alternatives"),
     ("negative batch size", ["--batch-size", "-5"], "--batch-size must be a positive integer"),
     ("huge batch size", ["--batch-size", "10000000"], "more than this benchmark allows"),
-    ("learning rate NaN", ["--lr", "nan"], "learning rate must be in (0, 10)"),
-    ("learning rate negative", ["--lr", "-0.1"], "learning rate must be in (0, 10)"),
+    ("learning rate NaN", ["--lr", "nan"], "--lr must be in (0, 10)"),
+    ("learning rate negative", ["--lr", "-0.1"], "--lr must be in (0, 10)"),
+    ("negative weight decay", ["--weight-decay=-0.01"], "--weight-decay must be in [0, 10)"),
+    ("unknown learning-rate schedule", ["--lr-schedule", "cosine"], "invalid choice: 'cosine'"),
     ("learning rate not a number", ["--lr", "fast"], "invalid float value"),
     ("latent size zero", ["--latent-dim", "0"], "--latent-dim must be a positive integer"),
     ("latent size above the pixels", ["--dataset", "digits", "--latent-dim", "65"],
@@ -118,16 +126,16 @@ def generated_table(where: Path, capsys) -> str:
     return table(rows)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the README's table was made without CUDA")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the table was made without CUDA")
 def test_the_readme_shows_the_generated_table(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "reliability.md").read_text()
     shown = readme.split(START, 1)[1].split(END, 1)[0].strip()
     assert shown == generated_table(tmp_path, capsys), \
-        "README's bad-input table is stale: run `python -m tests.test_bad_inputs` to regenerate it"
+        "docs/reliability.md's bad-input table is stale: run `python -m tests.test_bad_inputs` to regenerate it"
 
 
-if __name__ == "__main__":  # regenerate the README's table
+if __name__ == "__main__":  # regenerate the table in docs/reliability.md
     import tempfile
 
     class _Capture:  # what capsys gives, for a plain script
@@ -147,8 +155,8 @@ if __name__ == "__main__":  # regenerate the README's table
             text = generated_table(Path(where), _Capture())
         finally:
             sys.stderr = real
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "reliability.md").read_text()
     head, rest = readme.split(START, 1)
     tail = rest.split(END, 1)[1]
-    (ROOT / "README.md").write_text(f"{head}{START}\n{text}\n{END}{tail}")
-    print(f"README.md: {len(BAD_INPUTS)} bad inputs")
+    (ROOT / "docs" / "reliability.md").write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    print(f"docs/reliability.md: {len(BAD_INPUTS)} bad inputs")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from bench.train_spec import TrainSpec
 from bench.run.checkpoints import checkpoint_epochs, checkpoint_subset
 from bench.cost import epochs_for_budget, model_cost
 from bench.model_api import build_model
@@ -79,7 +80,7 @@ def test_evaluating_at_checkpoints_leaves_the_training_untouched():
     def trained(hook):
         seed_everything(0)
         model = build_model("vae", (1, 8, 8), 4)  # the loss samples: a shared random stream
-        train(model, x, epochs=3, batch_size=64, lr=1e-3, seed=0, after_epoch=hook)
+        train(model, x, TrainSpec(epochs=3, batch_size=64, precision="float32"), seed=0, after_epoch=hook)
         return model.state_dict()
 
     def noisy_hook(epoch, history, snapshot):
@@ -142,4 +143,4 @@ def test_an_equal_flops_budget_gives_cheap_models_more_epochs(tmp_path):
         assert abs(record["train_flops"] - budget) <= per_epoch / 2, model
     assert info["linear_ae"]["epochs"] > info["dense_ae"]["epochs"]
     config = json.loads((cell_dir(tmp_path / "budget", "dense_ae") / "config.json").read_text())
-    assert config["budget_flops"] == budget and config["epochs"] is None
+    assert config["train"]["budget_flops"] == budget and config["train"]["epochs"] is None

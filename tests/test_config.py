@@ -17,22 +17,26 @@ def test_toml_values_are_used_and_flags_override_them(tmp_path):
     path = write(tmp_path, '[run]\nmodels = ["conv_ae", "pca"]\nepochs = 3\nlatent_dim = [8, 16]\n'
                            'seeds = "0,1"\nlr = 1\n')
     cfg = config_from_args(parse_args(["--config", str(path)]))
-    assert (cfg.models, cfg.epochs, cfg.latent_dims, cfg.seeds, cfg.lr) == (
+    assert (cfg.models, cfg.train.epochs, cfg.latent_dims, cfg.seeds, cfg.train.lr) == (
         ("conv_ae", "pca"), 3, (8, 16), (0, 1), 1.0)
     cfg = config_from_args(parse_args(["--config", str(path), "--epochs", "5"]))
-    assert cfg.epochs == 5 and cfg.latent_dims == (8, 16)
+    assert cfg.train.epochs == 5 and cfg.latent_dims == (8, 16)
 
 
 def test_every_run_option_is_declared_once_and_reaches_its_field_by_flag_and_by_toml(tmp_path):
-    """bench.options is the one declaration: a RunConfig field without an Option (or an Option
-    without a field) fails here, and each option's flag and TOML key set that field."""
+    """bench.options is the one declaration: a RunConfig or TrainSpec field without an Option
+    (or an Option without a field) fails here, and each option's flag and TOML key set that
+    field. `threads` is the one spec field that is no option (one thread per cell, always)."""
     import json
     from dataclasses import fields
 
     from bench.options import OPTIONS
+    from bench.train_spec import TrainSpec
 
     declared = [o.field for o in OPTIONS]
-    assert sorted(declared) == sorted(f.name for f in fields(RunConfig) if f.name != "extra")
+    owned = [f.name for f in fields(RunConfig) if f.name != "train"]
+    owned += [f.name for f in fields(TrainSpec) if f.name != "threads"]
+    assert sorted(declared) == sorted(owned)
     assert len(set(declared)) == len(declared)
     samples = {"patterns": ("dense_ae,pca", ["dense_ae", "pca"], ("dense_ae", "pca")),
                "ints": ("3,4", [3, 4], (3, 4)), "int": ("3", 3, 3), "float": ("0.5", 0.5, 0.5),
@@ -58,7 +62,9 @@ def test_every_run_option_is_declared_once_and_reaches_its_field_by_flag_and_by_
     ("seeds = [0, \"one\"]\n", "seeds has the wrong type"),
     ("epochs = 0\n", "--epochs must be a positive integer"),
     ("epochs = [\n", "not valid TOML"),
-    ("amp = true\n", "unknown key 'amp'. It is now precision = \"mixed\""),
+    ("epochs = 3\nbudget_flops = 2e12\n", "--epochs and --budget-flops are alternatives"),
+    ("weight_decay = -1.0\n", "--weight-decay must be in [0, 10)"),
+    ("lr_schedule = \"cosine\"\n", "--lr-schedule must be constant, linear; got 'cosine'"),
     ("precision = \"bf16\"\n", "--precision must be auto, float32, mixed; got 'bf16'"),
 ])
 def test_bad_toml_exits_2_naming_the_key(tmp_path, capsys, text, message):
@@ -94,11 +100,12 @@ def test_results_directory_from_an_incompatible_version_is_refused(tmp_path, cap
 @given(epochs=st.integers(-5, 50), batch=st.integers(-5, 600), dims=st.lists(st.integers(-3, 900), max_size=4),
        seeds=st.lists(st.integers(-3, 9), max_size=4), lr=st.floats(allow_nan=True, allow_infinity=True))
 def test_validation_accepts_exactly_the_valid_configs(epochs, batch, dims, seeds, lr):
-    cfg = RunConfig(epochs=epochs, batch_size=batch, latent_dims=tuple(dims), seeds=tuple(seeds), lr=lr)
+    cfg = RunConfig.of(epochs=epochs, batch_size=batch, latent_dims=tuple(dims), seeds=tuple(seeds), lr=lr)
     valid = (epochs > 0 and batch > 0 and dims and all(d > 0 for d in dims) and seeds
-             and all(s >= 0 for s in seeds) and 0 < lr < 10)
+             and all(s >= 0 for s in seeds) and 0 < lr < 10
+             and len(set(dims)) == len(dims) and len(set(seeds)) == len(seeds))
     if valid:
-        assert cfg.validated() is cfg
+        assert cfg.validated() == cfg
     else:
         with pytest.raises(ConfigError):
             cfg.validated()
@@ -107,11 +114,13 @@ def test_validation_accepts_exactly_the_valid_configs(epochs, batch, dims, seeds
 @settings(max_examples=40, deadline=None)
 @given(epochs=st.integers(1, 100), other=st.integers(1, 100), seed=st.integers(0, 5))
 def test_cell_key_changes_with_every_setting_that_matters(epochs, other, seed):
-    a = RunConfig(epochs=epochs).cell("vae", seed, 32)
-    b = RunConfig(epochs=other).cell("vae", seed, 32)
+    a = RunConfig.of(epochs=epochs).cell("vae", seed, 32)
+    b = RunConfig.of(epochs=other).cell("vae", seed, 32)
     assert (a.key == b.key) == (epochs == other)
-    assert a.key != RunConfig(epochs=epochs).cell("vae", seed + 1, 32).key
-    assert a.key != RunConfig(epochs=epochs).cell("conv_ae", seed, 32).key
+    assert a.key != RunConfig.of(epochs=epochs).cell("vae", seed + 1, 32).key
+    assert a.key != RunConfig.of(epochs=epochs).cell("conv_ae", seed, 32).key
+    assert a.key != RunConfig.of(epochs=epochs, weight_decay=1e-4).cell("vae", seed, 32).key
+    assert a.key != RunConfig.of(epochs=epochs).cell("vae", seed, 32, training_version=2).key
 
 
 def test_out_that_is_not_writable_is_refused(tmp_path, capsys, monkeypatch):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.train_spec import TrainSpec
 from bench.cards import Cards, MetricSpec
 from bench.report.comparison import Comparison
 from bench.config import CellConfig
@@ -12,7 +13,7 @@ from bench.store.records import write_record
 from bench.store.cell import CellStore
 
 CARDS = Cards({"probe": {"order": 30, "metrics": [vars(MetricSpec(
-    "probe_acc", True, "probe", group="probing", headline=True, verdict="linear probe", cheap=True,
+    "probe_acc", higher_is_better=True, help="probe", group="probing", headline=True, verdict="linear probe", cheap=True,
     interval="mean"))]}})
 # probe_acc at epochs 4 and 8: a and b swap places, c stays last
 CURVES = {"a": (0.90, 0.92), "b": (0.89, 0.93), "c": (0.80, 0.81)}
@@ -37,7 +38,8 @@ def test_kendall_tau_and_the_swapped_pairs_of_the_last_two_checkpoints():
 def cells_with_curves(root):
     cells = []
     for model, values in CURVES.items():
-        cell = CellStore(root, CellConfig(model, 0, 4, "digits", None, 8, 64, 1e-3))
+        cell = CellStore(root, CellConfig(model=model, seed=0, latent_dim=4, dataset="digits", limit=None,
+                                         train=TrainSpec(epochs=8, batch_size=64, precision="float32")))
         cell.dir.mkdir(parents=True)
         cell.save_checkpoints({"points": [
             {"epoch": e, "train_flops": FLOPS[model] * e / 8, "train_seconds": e, "metrics": {"probe_acc": v}}

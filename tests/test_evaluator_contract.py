@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from bench.train_spec import TrainSpec
 from bench.data.datasets import load_dataset, to_float
-from bench.evaluators import EVALUATORS, EvalContext, load_all_evaluators
-from bench.report.intervals import CLUSTER_SCORES, cluster_score_of, weighted_auroc, weighted_tables
-from bench.store.judges import ensure_judge
+from bench.evaluators import EVALUATORS, EvalContext
+from bench.plugins import load_all_evaluators
+from bench.report.intervals import CLUSTER_SCORES, weighted_auroc, weighted_tables
+from bench.judge import ensure_judge
 from bench.model_api import build_model
 from bench.plugins import load_all_models
 from bench.run.cell import encode_all
@@ -31,13 +33,15 @@ def context(tmp_path_factory):
     seed_everything(0)
     x_train, x_test = to_float(data.x_train), to_float(data.x_test)
     model = build_model("vae", data.input_shape, 4)
-    train(model, x_train, epochs=1, batch_size=64, lr=1e-3, seed=0, desc="contract")
+    spec = TrainSpec(epochs=1, batch_size=64, precision="float32")
+    train(model, x_train, spec, seed=0, desc="contract")
     from bench.config import CellConfig
-    cell = CellConfig(model="vae", seed=0, latent_dim=4, dataset="digits", limit=250, epochs=1,
-                      batch_size=64, lr=1e-3)
+    from bench.run.cell import fresh_model
+    cell = CellConfig(model="vae", seed=0, latent_dim=4, dataset="digits", limit=250, train=spec)
     return EvalContext(model.eval(), x_test, encode_all(model, x_train), encode_all(model, x_test),
                        data.y_train, data.y_test, 0, x_train=x_train, cell=cell, judge_dir=judge_dir,
-                       outliers={"fashion_mnist": data.x_test[::-1].copy()})
+                       outliers={"fashion_mnist": data.x_test[::-1].copy()},
+                       fit_fresh=lambda x: fresh_model(cell, data.input_shape, x))
 
 
 @pytest.mark.parametrize("name", [e.name for e in EVALUATORS])
@@ -63,7 +67,8 @@ def test_per_image_outcomes_reproduce_the_metric(name, context):
     evaluator = EVALUATORS.get(name).builder()
     result = evaluator.evaluate(context)
     for m in result.metrics:
-        kind = evaluator.spec(m.metric).interval
+        spec = evaluator.spec(m.metric)
+        kind = spec.interval
         if not kind:
             continue
         values = result.per_image[m.metric]
@@ -72,7 +77,7 @@ def test_per_image_outcomes_reproduce_the_metric(name, context):
             assert values.mean(dtype=np.float64) == pytest.approx(m.value, rel=1e-5, abs=1e-7)
         elif kind == "clusters":
             ones = np.ones((1, labels.shape[-1]), dtype=np.float32)
-            score = CLUSTER_SCORES[cluster_score_of(m.metric)]
+            score = CLUSTER_SCORES[spec.score]
             rescored = np.mean([score(weighted_tables(ones, labels, c))[0] for c in np.atleast_2d(values)])
             assert rescored == pytest.approx(m.value, abs=1e-6)
         elif kind == "auroc":

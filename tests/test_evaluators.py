@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.evaluators import EvalContext, load_all_evaluators
+from bench.evaluators import EvalContext
+from bench.plugins import load_all_evaluators
 from bench.evaluators._cluster_metrics import matched_accuracy, purity
 from bench.model_api import Autoencoder
 

@@ -38,8 +38,9 @@ def test_a_corrupt_cached_judge_is_replaced_by_a_freshly_trained_one(tmp_path, c
     load_judge.__wrapped__(weights.parent)  # the cache holds a loadable judge again
 
 
-def test_editing_the_judge_source_keys_a_new_judge(tmp_path, monkeypatch):
-    """A cached judge outlives the code that trained it: an edit must not reuse it."""
+def test_editing_the_judge_code_keys_a_new_judge_and_a_comment_does_not(tmp_path, monkeypatch):
+    """A cached judge outlives the code that trained it: a code edit must not reuse it, and a
+    comment or docstring edit must not throw it away."""
     from pathlib import Path
 
     import bench.judge as judge_module
@@ -47,8 +48,12 @@ def test_editing_the_judge_source_keys_a_new_judge(tmp_path, monkeypatch):
 
     data = load_dataset("digits")
     before = judge_module.judge_key(data)
-    source = Path(judge_module.__file__)
-    (tmp_path / "judge.py").write_text(source.read_text() + "\n# edited\n")
-    (tmp_path / "train.py").write_bytes((source.parent / "train.py").read_bytes())
+    source = Path(judge_module.__file__).read_text()
     monkeypatch.setattr(judge_module, "__file__", str(tmp_path / "judge.py"))
+    (tmp_path / "judge.py").write_text(source + "\n# edited\n")
+    assert judge_module.judge_key(data) == before
+    (tmp_path / "judge.py").write_text(source.replace("DROPOUT = LR / 10, 0.3", "DROPOUT = LR / 10, 0.25"))
+    assert judge_module.judge_key(data) != before
+    monkeypatch.setattr(judge_module, "TRAINING_VERSION", judge_module.TRAINING_VERSION + 1)
+    (tmp_path / "judge.py").write_text(source)
     assert judge_module.judge_key(data) != before

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bench.cards import Cards
-from bench.evaluators import load_all_evaluators
+from bench.plugins import load_all_evaluators
 from bench.evaluators import umap_embed
 from bench.evaluators.anomaly_ood import SYMMETRIC_DIGITS, offline_outliers
 from bench.evaluators.denoising import psnr_per_image

@@ -100,23 +100,23 @@ def test_plugin_with_the_wrong_protocol_fails_its_cells_only(tmp_path):
     assert "not a bench.model_api.Autoencoder" in (out / "report.md").read_text()
 
 
-def test_editing_a_model_file_changes_its_cache_key(tmp_path):
+def test_editing_a_model_files_code_changes_its_cache_key_and_a_comment_does_not(tmp_path):
     from bench.config import RunConfig
     from bench.model_api import MODELS, model_fingerprint
     from bench.plugins import load_plugin_file
 
     keys = []
-    for version in ("", "# edited\n"):
+    for version in ("", "# edited\n", '"""A new module docstring."""\n', "SCALE = 2.0\n"):
         plugin = tmp_path / f"v{len(keys)}" / "tiny_ae.py"
         plugin.parent.mkdir()
-        plugin.write_text(readme_model_code() + version)
+        code = readme_model_code()
+        plugin.write_text(version + code if version.startswith('"') else code + version)
         (name,) = load_plugin_file(plugin)
         try:
-            cell = RunConfig().cell(name, 0, 8)
-            keys.append(type(cell)(**{**cell.to_dict(), "code": model_fingerprint(name)}).key)
+            keys.append(RunConfig.of().cell(name, 0, 8, code=model_fingerprint(name)).key)
         finally:
             MODELS.remove(name)
-    assert keys[0] != keys[1]
+    assert keys[0] == keys[1] == keys[2] != keys[3]
 
 
 def test_workers_load_only_the_plugin_files_of_the_run(tmp_path):
@@ -159,7 +159,7 @@ def test_readme_evaluator_as_a_plugin_file_in_worker_processes(tmp_path):
     assert (sil["ci_low"] < sil["value"]).all() and (sil["value"] < sil["ci_high"]).all()
     md = (out / "report.md").read_text()
     assert "silhouette ↑" in md.split("## Leaderboard", 1)[1].split("###", 1)[0], "a leaderboard column"
-    assert "silhouette: mean silhouette of 2,000 random test codes" in md, "its help line"
+    assert "silhouette: mean silhouette of the test codes grouped by their digit" in md, "its help line"
 
 
 def test_readme_evaluator_as_an_installed_package_entry_point(tmp_path):

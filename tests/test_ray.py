@@ -33,12 +33,12 @@ def sorted_results(out):
 
 @pytest.fixture(scope="module")
 def local_results(tmp_path_factory):
-    """The grid run by the local executor, serially: what every Ray run must reproduce. On one
-    thread, as each Ray task runs: in mixed precision (the default on a CPU with bfloat16) the
-    numbers depend on the threads per cell."""
+    """The grid run by the local executor, serially, in this process with all its threads and
+    the default precision (mixed on a CPU with native bfloat16, whose sums depend on the thread
+    count): every Ray run must reproduce it, because every cell trains with `TrainSpec.threads`."""
     out = tmp_path_factory.mktemp("local") / "local"
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(2)  # a Ray task has one: the cells must not care
     try:
         assert main(GRID + ["--workers", "1", "--out", str(out)]) == 0
     finally:

@@ -26,11 +26,14 @@ def test_unknown_name_suggests_close_matches_and_lists_all():
     assert "vae" in message and "dense_ae" in message
 
 
-def test_unknown_literal_pattern_is_an_error_but_empty_wildcard_is_not():
+def test_a_pattern_that_matches_nothing_is_an_error():
     reg = make()
     with pytest.raises(UnknownNameError):
         reg.names(["vea"])
-    assert reg.names(["gan*"]) == []
+    with pytest.raises(UnknownNameError, match="'gan\\*' matches no model"):
+        reg.names(["gan*"])  # a wildcard typo would silently select nothing
+    with pytest.raises(UnknownNameError, match="matches no model"):
+        reg.names(["*"], exclude=["gan*"])
 
 
 def test_duplicate_name_fails_at_registration():

@@ -7,7 +7,7 @@ import pickle
 import pytest
 import torch
 
-from bench.store import atomic
+from bench import atomic
 from bench.cli import main
 from bench.config import RunConfig
 from bench.store.cell import CellStore
@@ -39,7 +39,7 @@ def test_a_planted_checkpoint_is_never_unpickled(tmp_path, capsys):
     """A checkpoint swapped for one that carries code: its SHA-256 no longer matches train.json,
     so it is moved aside unread and the model retrained; and if the attacker also rewrites the
     record's hash, torch.load(weights_only=True) refuses it and the cell fails."""
-    from bench.store import atomic
+    from bench import atomic
     from bench.store.cell import read_record, write_record
 
     out = tmp_path / "run"

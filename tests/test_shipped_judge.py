@@ -4,9 +4,10 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 import bench.store.judges as judge_store
-from bench.store import atomic
+from bench import atomic
 from bench.judge import load_judge
 from bench.store.judges import (SHIPPED, SHIPPED_ROOT, ShippedJudgeError, adopt_shipped_judge,
                                shipped_damage)
@@ -46,7 +47,7 @@ def test_a_shipped_judge_that_does_not_match_its_pin_is_an_error_before_torch_lo
         tmp_path, shipped_copy, monkeypatch, damaged):
     path = shipped_copy / damaged
     path.write_bytes(path.read_bytes().replace(b"0", b"1", 1))
-    monkeypatch.setattr(judge_store.torch, "load", lambda *a, **k: pytest.fail("torch.load ran"))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran"))
     with pytest.raises(ShippedJudgeError, match="git checkout"):
         adopt_shipped_judge(tmp_path / "out", MNIST)
     assert not (tmp_path / "out" / "judge.pt").exists()

@@ -78,7 +78,7 @@ def test_a_missing_dataset_is_reported_and_the_others_still_run(tmp_path, monkey
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--dataset", "digits,digits"], "names a dataset twice"),
+    (["--dataset", "digits,digits"], "--dataset names digits more than once"),
     (["--dataset", "digits,kmnst"], "Did you mean 'kmnist'"),
     (["--dataset", ","], "needs at least one dataset"),
 ])
@@ -116,5 +116,5 @@ def test_the_example_sweep_file_is_a_valid_grid():
     from bench.config import RunConfig, read_toml
 
     values = read_toml(Path(__file__).parents[1] / "bench" / "configs" / "sweep.toml")
-    cfg = RunConfig(**values).validated()
+    cfg = RunConfig.of(**values).validated()
     assert cfg.datasets == ("mnist", "kmnist") and len(cfg.seeds) * len(cfg.latent_dims) == 6

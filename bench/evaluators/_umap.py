@@ -30,16 +30,3 @@ def umap_module():
         except RuntimeError:  # numba found no writable cache directory
             break
     return umap
-
-
-def compile_kernels() -> None:
-    """Fill numba's cache with one tiny embedding, at install time (`dev.py`): with an empty
-    cache the first UMAP of a process compiles for many times longer than it embeds (README),
-    and a fresh venv's first run paid that in every process that embeds (test processes, a run's
-    workers) until one of them had written the cache. The kernels it compiles serve both UMAP
-    evaluators (any point count or dimension: numba compiles per type, not per shape)."""
-    import numpy as np
-
-    from bench.evaluators.umap_embed import fit_umap
-
-    fit_umap(np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32), n_components=2)

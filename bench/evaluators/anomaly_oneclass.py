@@ -29,28 +29,22 @@ class OneClassAnomaly(Evaluator):
     default = False
     task = "anomaly detection"
     metrics = (
-        MetricSpec("anomaly_auroc_mean", True, "one-class protocol (opt-in): for each digit a "
+        MetricSpec("anomaly_auroc_mean", higher_is_better=True, help="one-class protocol (opt-in): for each digit a "
                    "fresh model trained on that digit only scores the whole test set, its own "
                    "digit being normal; mean AUROC over the ten digits", group="anomaly detection"),
-        MetricSpec("anomaly_auroc_<digit>", True, "the one-class AUROC with that digit normal",
+        MetricSpec("anomaly_auroc_<digit>", higher_is_better=True, help="the one-class AUROC with that digit normal",
                    group="anomaly detection"),
     )
     figures = (FigureSpec("figures/oneclass.png", "bench.report.task_figures:oneclass_heatmap",
                           "One-class anomaly detection: AUROC per model and normal digit."),)
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
-        from bench.model_api import build_model
-        from bench.run.cell import fit_model
-        from bench.train import seed_everything
-
-        c = ctx.cell
+        if ctx.fit_fresh is None:
+            raise RuntimeError("the one-class protocol trains models: it needs the runner's fit_fresh")
         y_train = torch.as_tensor(ctx.y_train, device=ctx.x_train.device)
         metrics = []
         for digit in np.unique(ctx.y_train):
-            seed_everything(c.seed)
-            model = build_model(c.model, tuple(ctx.x_train.shape[1:]), c.latent_dim).to(ctx.x_train.device)
-            fit_model(model, ctx.x_train[y_train == int(digit)], c)
-            model.eval()
+            model = ctx.fit_fresh(ctx.x_train[y_train == int(digit)])
             scores = reconstruction_scores(model, ctx.x_test)
             normal = ctx.y_test == digit
             metrics.append(self.metric(f"anomaly_auroc_{digit}", auroc(scores[normal], scores[~normal])))

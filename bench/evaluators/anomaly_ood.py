@@ -67,16 +67,16 @@ class OutOfDistribution(Evaluator):
                  "AUROC of the test digits (normal) against an outlier set made from them or "
                  "loaded: 0.5 is chance, 1 perfect separation.",)
     metrics = (
-        MetricSpec("ood_auroc_rotated", True, "test digits against the digits other than 0, 1, 8 "
+        MetricSpec("ood_auroc_rotated", higher_is_better=True, help="test digits against the digits other than 0, 1, 8 "
                    "turned a quarter turn", group="anomaly detection",
                    verdict="anomaly detection (rotated digits)", interval="auroc"),
-        MetricSpec("ood_auroc_patches", True, "test digits against the same digits with their 4 x 4 "
+        MetricSpec("ood_auroc_patches", higher_is_better=True, help="test digits against the same digits with their 4 x 4 "
                    "tiles shuffled: the same ink, no digit", group="anomaly detection",
                    verdict="anomaly detection (shuffled tiles)", interval="auroc"),
-        MetricSpec("ood_auroc_fashion_mnist", True, "test digits against Fashion-MNIST's test "
+        MetricSpec("ood_auroc_fashion_mnist", higher_is_better=True, help="test digits against Fashion-MNIST's test "
                    "images (when its files are available)", group="anomaly detection",
                    interval="auroc"),
-        MetricSpec("ood_auroc_<trivial>", True, "inverted (1 - x) and noise (random pixels with "
+        MetricSpec("ood_auroc_<trivial>", higher_is_better=True, help="inverted (1 - x) and noise (random pixels with "
                    "the digits' mean ink): every model scores ~1.000, so they only check the "
                    "protocol (no interval: nothing to resolve)", group="anomaly detection",
                    diagnostic=True),

@@ -81,18 +81,18 @@ class Denoising(Evaluator):
                  "set to 0 or 1), mask (a random square of 35% of the side set to 0). Every model "
                  "is evaluated, not only denoising_ae.",)
     metrics = (
-        MetricSpec("denoise_mse_<kind>", False, "per-pixel squared error of the reconstruction of "
+        MetricSpec("denoise_mse_<kind>", higher_is_better=False, help="per-pixel squared error of the reconstruction of "
                    "the corrupted image against the clean one", group="denoising", interval="mean"),
-        MetricSpec("denoise_psnr_gauss_high", True, "PSNR (dB, peak 1, per image, capped at "
+        MetricSpec("denoise_psnr_gauss_high", higher_is_better=True, help="PSNR (dB, peak 1, per image, capped at "
                    "48.1 dB = one grey level) of the reconstruction against the clean image, at "
                    "the strongest noise", group="denoising", verdict="denoising (sigma 0.5)",
                    interval="mean"),
-        MetricSpec("denoise_psnr_<kind>", True, "the same PSNR for the other corruptions",
+        MetricSpec("denoise_psnr_<kind>", higher_is_better=True, help="the same PSNR for the other corruptions",
                    group="denoising", interval="mean"),
-        MetricSpec("denoise_gain_<kind>", True, "PSNR of the reconstruction minus PSNR of the "
+        MetricSpec("denoise_gain_<kind>", higher_is_better=True, help="PSNR of the reconstruction minus PSNR of the "
                    "corrupted input: above 0, the model removed more error than it added",
                    group="denoising", interval="mean"),
-        MetricSpec("denoise_inpaint_mse", False, "per-pixel squared error inside the masked "
+        MetricSpec("denoise_inpaint_mse", higher_is_better=False, help="per-pixel squared error inside the masked "
                    "square only (inpainting)", group="denoising", verdict="inpainting",
                    interval="mean"),
     )

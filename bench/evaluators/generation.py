@@ -92,21 +92,21 @@ class Generation(Evaluator):
     task_help = ("Generated images are scored offline by a judge: a small CNN classifier trained "
                  "on the training split (its test accuracy is given below).",)
     metrics = (
-        MetricSpec("fid_judge", False, "Fréchet distance, in the judge's feature space, between "
+        MetricSpec("fid_judge", higher_is_better=False, help="Fréchet distance, in the judge's feature space, between "
                    "images decoded from codes sampled from a 10-component Gaussian mixture fitted "
                    "to the model's training codes and a held-out half of the test images (no "
                    "per-image interval: a distance between two samples is not a mean over images; "
                    "with several seeds, its interval resamples the seeds)",
                    group="generation", verdict="generation"),
-        MetricSpec("fid_judge_prior", False, "the same for codes sampled from the N(0, I) prior "
+        MetricSpec("fid_judge_prior", higher_is_better=False, help="the same for codes sampled from the N(0, I) prior "
                    "(the VAEs)", group="generation"),
-        MetricSpec("fid_floor", False, "the same distance for real test images (the other half): "
+        MetricSpec("fid_floor", higher_is_better=False, help="the same distance for real test images (the other half): "
                    "what real digits score at this sample size", group="generation",
                    diagnostic=True),
-        MetricSpec("gen_label_entropy", True, "entropy (bits) of the judge's mean predicted digit "
+        MetricSpec("gen_label_entropy", higher_is_better=True, help="entropy (bits) of the judge's mean predicted digit "
                    "over the mixture samples; log2(10) = 3.32 when every digit is generated "
                    "equally often", group="generation"),
-        MetricSpec("gen_label_entropy_prior", True, "the same for prior samples",
+        MetricSpec("gen_label_entropy_prior", higher_is_better=True, help="the same for prior samples",
                    group="generation"),
     )
     figures = (FigureSpec("figures/generated.png", "bench.report.task_figures:generated_samples",

@@ -46,11 +46,11 @@ class Interpolation(Evaluator):
     needs_decoder = True
     needs_judge = True
     task = "generation"
-    metrics = (MetricSpec("interp_confidence", True, "the judge's mean top-class probability at "
+    metrics = (MetricSpec("interp_confidence", higher_is_better=True, help="the judge's mean top-class probability at "
                           "the interior points of straight latent lines between pairs of test "
                           "digits (a 3 to a 7, and 64 random pairs): does the path stay among "
                           "digits? Its interval resamples the pairs", group="generation",
-                          interval="mean"),)
+                          interval="mean", unit="pair"),)
     figures = (FigureSpec("figures/interpolation.png", "bench.report.task_figures:interpolation_strips",
                           "Latent interpolation: each strip decodes ten evenly spaced points on "
                           "the straight line between the codes of two test digits (first column: "

@@ -19,8 +19,9 @@ class KMeansEval(Evaluator):
     version = 2
     order = 20
     metrics = tuple(
-        MetricSpec(f"kmeans_{name}", True, help, group="clustering", headline=name == "acc",
-                   verdict="clustering" if name == "acc" else "", cheap=True, interval="clusters")
+        MetricSpec(f"kmeans_{name}", higher_is_better=True, help=help, group="clustering", headline=name == "acc",
+                   verdict="clustering" if name == "acc" else "", cheap=True, interval="clusters",
+                   score=name)
         for name, help in [
             ("purity", "k-means (k = 10) on the test codes; each cluster counts its majority digit "
              "(several clusters may share one), so purity >= acc"),

@@ -19,7 +19,7 @@ K = 10
 class KNearestNeighbours(Evaluator):
     version = 3
     order = 35
-    metrics = (MetricSpec("knn_acc", True, "accuracy of a 10-nearest-neighbour vote among the "
+    metrics = (MetricSpec("knn_acc", higher_is_better=True, help="accuracy of a 10-nearest-neighbour vote among the "
                           "training codes: do neighbours in the code share a digit?",
                           group="probing", verdict="neighbours (k-NN)", cheap=True, interval="mean"),)
 

@@ -44,13 +44,13 @@ class LinearProbe(Evaluator):
     version = 3
     order = 30
     metrics = (
-        MetricSpec("probe_acc", True, "test accuracy of a logistic regression fitted on the "
+        MetricSpec("probe_acc", higher_is_better=True, help="test accuracy of a logistic regression fitted on the "
                    "standardised training codes: how linearly separable the digits are in the code",
                    group="probing", headline=True, verdict="linear probe", cheap=True, interval="mean"),
-        MetricSpec("probe_acc_10", True, "the same probe fitted on only 10 labelled images per "
+        MetricSpec("probe_acc_10", higher_is_better=True, help="the same probe fitted on only 10 labelled images per "
                    "class (the same images for every model): how many labels the code needs",
                    group="probing", verdict="few labels (10 per class)", interval="mean"),
-        MetricSpec("probe_acc_<labels_per_class>", True, "the same probe fitted on only 100 or "
+        MetricSpec("probe_acc_<labels_per_class>", higher_is_better=True, help="the same probe fitted on only 100 or "
                    "1,000 labelled images per class", group="probing", interval="mean"),
     )
     figures = (FigureSpec("figures/label_efficiency.png", "bench.report.task_figures:label_efficiency",

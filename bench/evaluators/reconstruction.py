@@ -28,10 +28,10 @@ class Reconstruction(Evaluator):
     order = 10
     needs_decoder = True
     metrics = (
-        MetricSpec("recon_mse", False, "per-pixel squared error between a test image and its "
+        MetricSpec("recon_mse", higher_is_better=False, help="per-pixel squared error between a test image and its "
                    "reconstruction (images in [0, 1])", group="reconstruction", headline=True,
                    verdict="reconstruction", cheap=True, interval="mean"),
-        MetricSpec("recon_bce", False, "per-pixel binary cross-entropy of the reconstruction "
+        MetricSpec("recon_bce", higher_is_better=False, help="per-pixel binary cross-entropy of the reconstruction "
                    "(its floor is the images' own entropy, not 0)", group="reconstruction",
                    cheap=True, interval="mean"),
     )

@@ -66,7 +66,7 @@ def fit_umap(z: np.ndarray, n_components: int, n_neighbors: int = 15, min_dist: 
 class UMAPEval(Evaluator):
     version = 4
     order = 90
-    metrics = (MetricSpec("umap_trustworthiness", True, "how well the 2-D UMAP picture keeps each "
+    metrics = (MetricSpec("umap_trustworthiness", higher_is_better=True, help="how well the 2-D UMAP picture keeps each "
                           "test code's 10 nearest neighbours (1 = all kept); a diagnostic of the "
                           "picture: collapsed codes are easy to draw and score high",
                           group="diagnostics", diagnostic=True),)
@@ -82,3 +82,12 @@ class UMAPEval(Evaluator):
         tw = trustworthiness(z, emb, n_neighbors=N_NEIGHBORS)
         return EvalResult([self.metric("umap_trustworthiness", tw)],
                           {"embedding": emb.astype(np.float32), "labels": ctx.y_test[subset].astype(np.int8)})
+
+
+def compile_kernels() -> None:
+    """Fill numba's cache with one tiny embedding, at install time (`dev.py`): with an empty
+    cache the first UMAP of a process compiles for many times longer than it embeds (README),
+    and a fresh venv's first run paid that in every process that embeds (test processes, a run's
+    workers) until one of them had written the cache. The kernels it compiles serve both UMAP
+    evaluators (any point count or dimension: numba compiles per type, not per shape)."""
+    fit_umap(np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32), n_components=2)

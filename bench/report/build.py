@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.store import atomic
+from bench import atomic
 
 from bench.report import figures
 from bench.report.drawn import drawn_figures
@@ -26,6 +26,7 @@ from bench.report.render import Block, Bullets, Figure, Heading, Para, Table, to
 from bench.store.run_record import RunManifest, collect_results, read_run_manifest, run_cells
 from bench.store.cell import CellStore
 from bench.report.verdict import verdict
+from bench.train_spec import spec_text
 
 BASELINE_HELP = ("Baselines: pca has as many components as the latent size; raw is the pixels "
                  "themselves (no reconstruction metrics). A learned code is only useful where it "
@@ -94,13 +95,6 @@ def _showcase_cells(cells: list[CellStore]) -> dict[str, CellStore]:
     return {c.cfg.model: chosen[c.cfg.model] for c in cells if c.cfg.model in chosen}
 
 
-def _precision(cfg: dict, env: dict) -> str:
-    """What training computed in: recorded since --precision; older runs knew only --amp."""
-    if "precision" in env:
-        return env["precision"] + (" (--precision auto)" if cfg.get("precision") == "auto" else "")
-    return "mixed (--amp)" if cfg.get("amp") else "float32"
-
-
 def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: Cards,
             cells: list[CellStore], failures: pd.DataFrame, images: dict[str, bytes],
             showcase: dict[str, CellStore], tasks: list[Block]) -> list[Block]:
@@ -114,11 +108,10 @@ def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: C
             f"Models: {', '.join(models)}",
             f"Seeds: {', '.join(map(str, cfg['seeds']))}; latent sizes: "
             f"{', '.join(map(str, cfg['latent_dims']))}",
-            "Training budget (every model): "
-            + (f"{cfg['budget_flops']:.3g} training FLOPs (each model's epochs: Model cards)"
-               if cfg.get("budget_flops") else f"{cfg['epochs']} epochs")
-            + f", batch size {cfg['batch_size']}, Adam, learning rate {cfg['lr']}"
-            + f"; training precision {_precision(cfg, env)}",
+            f"Training (every model, AdamW): {spec_text(cfg['train'])}; computed in "
+            f"{env['precision']}, training version {cells[0].cfg.training_version if cells else '?'}"
+            + ("; with a FLOPs budget each model's epochs are in the Model cards"
+               if cfg["train"].get("budget_flops") else ""),
             f"Device: {env['device']} ({env.get('threads', '?')} threads"
             + (f"; cells in {manifest.workers} single-thread worker processes" if manifest.workers > 1 else "")
             + "); "
@@ -229,10 +222,8 @@ def _model_cards(manifest: RunManifest, showcase: dict[str, CellStore]) -> list[
         info = cell.train_info()
         c = cell.cfg
         own = {k: v for k, v in m.items() if k not in ("description", "paper", "family")}
-        config = {"epochs": c.epochs if c.epochs is not None else info.get("epochs", "?"),
-                  "batch_size": c.batch_size, "lr": c.lr, "latent_dim": c.latent_dim,
-                  **({"budget_flops": f"{c.budget_flops:.3g}"} if c.budget_flops else {}),
-                  **({"amp": True} if c.amp else {}), **own}
+        trained = {**c.train.to_dict(), "epochs": c.train.epochs or info.get("epochs", "?")}
+        config = {**trained, "latent_dim": c.latent_dim, **own}
         rows.append([model, m.get("description", ""), m.get("paper", ""),
                      ", ".join(f"{k}={v}" for k, v in config.items())])
         costs.append([model, *_cost_cells(info, cell.encode_rate())])

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bench.cards import Cards
-from bench.report.intervals import Resampler, cluster_score_of, interval, separated
+from bench.report.intervals import Resampler, interval, separated
 from bench.store.cell import CellStore
 
 SUMMARY_COLUMNS = ["model", "latent_dim", "metric", "mean", "std", "ci_low", "ci_high", "n_seeds",
@@ -84,7 +84,7 @@ def compare(cells: list[CellStore], results: pd.DataFrame, cards: Cards) -> Comp
                 entry = {"values": arrays[metric], "value": values[seed],
                          "labels": arrays.get(f"{metric}__labels", arrays.get("labels"))}
                 if spec.interval == "clusters":
-                    entry["score"] = cluster_score_of(metric)
+                    entry["score"] = spec.score
                 n_images = entry["values"].shape[-1]
                 per_seed.append(entry)
             else:

@@ -28,7 +28,7 @@ from typing import Callable
 import matplotlib
 from matplotlib.transforms import TransformNode
 
-from bench.store import atomic
+from bench import atomic
 
 _active: list["DrawnFigures"] = []
 

@@ -170,12 +170,8 @@ def _ari(t: np.ndarray) -> np.ndarray:
         return (index - expected) / ((a + b) / 2 - expected)
 
 
-# A "clusters" metric ends with the name of its score: kmeans_acc, umap_cluster_nmi, ...
+# The scores a "clusters" metric may declare (MetricSpec.score)
 CLUSTER_SCORES = {"purity": _purity, "acc": _matched_accuracy, "nmi": _nmi, "ari": _ari}
-
-
-def cluster_score_of(metric: str) -> str:
-    return next(s for s in CLUSTER_SCORES if metric.endswith(f"_{s}"))
 
 
 # ----------------------------------------------------------------------- AUROC under weights

@@ -19,8 +19,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from bench.store import atomic  # noqa: E402
+from bench import atomic  # noqa: E402
 from bench.faults import reached  # noqa: E402
+from bench.train_spec import spec_text  # noqa: E402
 from bench.report.figures import png_bytes  # noqa: E402
 from bench.cards import Cards  # noqa: E402
 from bench.report.leaderboard import Leaderboard, board_table, leaderboard  # noqa: E402
@@ -152,8 +153,7 @@ def _blocks(sweep: dict, manifests: dict[str, RunManifest], boards: dict[str, Le
         Bullets([_data_line(name, manifests.get(name)) for name in sweep["datasets"]] + [
             f"Seeds: {', '.join(map(str, cfg['seeds']))}; latent sizes: "
             f"{', '.join(map(str, cfg['latent_dims']))}",
-            f"Training budget (every model, every dataset): {cfg['epochs']} epochs, batch size "
-            f"{cfg['batch_size']}, Adam, learning rate {cfg['lr']}",
+            f"Training (every model, every dataset, AdamW): {spec_text(cfg['train'])}",
             "Each dataset is an ordinary run in its own directory (its report has the figures, "
             "tasks, model cards and failures); this page only puts them side by side.",
         ]),

@@ -55,17 +55,12 @@ def task_sections(out: Path, board: Leaderboard, cards: Cards, inputs: FigureInp
     return blocks, images
 
 
-# where the figure modules of results directories written before bench/ was foldered now live
-MOVED = {"bench.figures": "bench.report.figures", "bench.task_figures": "bench.report.task_figures"}
-
-
 def draw_figures(cards: Cards, evaluators: list[str], inputs: FigureInputs) -> dict[str, bytes | None]:
     """The figures the given evaluators declare, drawn by their "module:function"."""
     out = {}
     for name in evaluators:
         for fig in cards.cards[name].get("figures", []):
             module, _, function = fig["draw"].partition(":")
-            module = MOVED.get(module, module)
             try:
                 draw = getattr(importlib.import_module(module), function)
             except (ImportError, AttributeError):  # a plugin's figure outside this process
@@ -122,12 +117,9 @@ def annotated_heatmap(ax, values: np.ndarray, labels: np.ndarray, models: list[s
 
 def judge_summary(out: Path, manifest: RunManifest) -> str:
     """One sentence about the judge this run used (read from its judge.json), or ''."""
-    data = manifest.data
-    used = [Path(out) / "judge" / manifest.judge / "judge.json"] if manifest.judge else []
-    for path in used or sorted(Path(out).glob(f"judge/{data.get('name', '')}-*/judge.json")):
+    path = Path(out) / "judge" / str(manifest.judge) / "judge.json"
+    if manifest.judge and path.exists():
         info = json.loads(path.read_text())
-        if not used and info.get("n_train") != data.get("n_train"):
-            continue  # an old run without a recorded judge: the one trained on this data
         which = (f"the judge shipped with aebench ({info['shipped']}, the same on every machine)"
                  if info.get("shipped") else "the judge classifier, trained for this dataset")
         return (f"Generation and interpolation are scored by {which}: a small CNN "

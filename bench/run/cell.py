@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from bench.model_api import Autoencoder, build_model
 from bench.progress import status
 from bench.run.provenance import peak_rss_mb
 from bench.run.shared_inputs import SharedInputs
-from bench.store.cell import CellStore, read_record
+from bench.store.cell import CellStore
 from bench.train import seed_everything, train
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,9 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
     pending = [e for e in evaluators if not cell.has_eval(e.name, e.version)
                and not (e.needs_decoder and not model.has_decoder)]
     record, problem = cell.inspect("train.json")
-    files_only = record is not None and read_record(cell.dir / "train.json")[1] is None
-    report_needs = bool(problem) and "checkpoints.json" in problem  # the cost curves: retrain
-    if record is not None and not pending and (problem is None or files_only and not report_needs):
+    # a damaged train.json, or damaged checkpoints (the cost curves the report draws): retrain
+    needed = problem is not None and problem.file in ("train.json", "checkpoints.json")
+    if record is not None and not pending and not needed:
         # every evaluation is stored: the weights are not needed, not even loaded
         if problem:
             log.warning("%s: %s; no evaluation needs the weights now, so they are not retrained "
@@ -121,7 +121,8 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
     z_train, z_test = _phase("encode", codes, cell, model, x_train, x_test)
     report.add_time("embed", time.perf_counter() - start)
     ctx = EvalContext(model, x_test, z_train, z_test, data.y_train, data.y_test, c.seed,
-                      x_train=x_train, cell=c, judge_dir=shared.judge_dir, outliers=shared.outliers)
+                      x_train=x_train, cell=c, judge_dir=shared.judge_dir, outliers=shared.outliers,
+                      fit_fresh=lambda x: fresh_model(c, data.input_shape, x))
     for evaluator in pending:
         status(f"{name}: {evaluator.name}")
         reached(f"evaluate:{evaluator.name}")
@@ -129,9 +130,7 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
         seed_everything(c.seed)
         result = _phase(f"evaluate:{evaluator.name}", evaluator.evaluate, ctx)
         seconds = time.perf_counter() - start
-        for m in result.metrics:  # an undeclared metric, or a declared one with its direction
-            if evaluator.spec(m.metric).higher_is_better != m.higher_is_better:  # flipped, is a bug
-                raise ValueError(f"{evaluator.name}: {m.metric} returned with the wrong direction")
+        _phase(f"evaluate:{evaluator.name}", evaluator.check, result, len(x_test))
         cell.save_eval(evaluator.name, evaluator.version, result.metrics, result.artifacts, seconds,
                        result.per_image)
         report.add_time(f"eval:{evaluator.name}", seconds)
@@ -144,7 +143,7 @@ def train_cell(cell: CellStore, model: Autoencoder, data: ImageData, x_train: to
     checkpoints) or fit the cell's model and store it with its costs; the seconds spent on
     checkpoint evaluation come back (they are not training time)."""
     c = cell.cfg
-    cost = model_cost(model, x_train[:c.batch_size])
+    cost = model_cost(model, x_train[:c.train.batch_size])
     epochs = cell_epochs(c, cost, len(x_train)) if model.trainable else 0
     flops_per_epoch = cost["train_flops_per_image"] * len(x_train)
     subset = checkpoint_subset(data.y_train)
@@ -173,9 +172,17 @@ def train_cell(cell: CellStore, model: Autoencoder, data: ImageData, x_train: to
 
 def cell_epochs(c: CellConfig, cost: dict, n_train: int) -> int:
     """The cell's epochs: as configured, or what its share of a FLOPs budget buys."""
-    if c.budget_flops is None:
-        return c.epochs
-    return epochs_for_budget(c.budget_flops, cost["train_flops_per_image"], n_train)
+    if c.train.budget_flops is None:
+        return c.train.epochs
+    return epochs_for_budget(c.train.budget_flops, cost["train_flops_per_image"], n_train)
+
+
+def fresh_model(c: CellConfig, input_shape, x_train: torch.Tensor) -> Autoencoder:
+    """A new model of cell `c`, seeded as the cell, trained (or fitted) on `x_train`."""
+    seed_everything(c.seed)
+    model = build_model(c.model, input_shape, c.latent_dim).to(x_train.device)
+    fit_model(model, x_train, c)
+    return model.eval()
 
 
 def fit_model(model: Autoencoder, x_train: torch.Tensor, c: CellConfig, epochs: int | None = None,
@@ -185,10 +192,9 @@ def fit_model(model: Autoencoder, x_train: torch.Tensor, c: CellConfig, epochs: 
         model.fit(x_train)
         return [{"epoch": 0, "seconds": time.perf_counter() - start}]
     if epochs is None:
-        epochs = cell_epochs(c, model_cost(model, x_train[:c.batch_size]), len(x_train))
-    return train(model, x_train, epochs=epochs, batch_size=c.batch_size, lr=c.lr, seed=c.seed,
-                 desc=f"{c.model} z{c.latent_dim} s{c.seed}", amp=c.amp, resume=resume,
-                 after_epoch=after_epoch)
+        epochs = cell_epochs(c, model_cost(model, x_train[:c.train.batch_size]), len(x_train))
+    return train(model, x_train, replace(c.train, epochs=epochs), seed=c.seed,
+                 desc=f"{c.model} z{c.latent_dim} s{c.seed}", resume=resume, after_epoch=after_epoch)
 
 
 def codes(cell: CellStore, model: Autoencoder, x_train, x_test) -> tuple[np.ndarray, np.ndarray]:

@@ -56,7 +56,7 @@ def init_worker(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[s
     from bench.progress import send_status_to
 
     from bench.data.datasets import load_dataset, to_float
-    from bench.evaluators import load_all_evaluators
+    from bench.plugins import load_all_evaluators
     from bench.plugins import load_all_models, load_plugin_file
 
     if watch_parent:  # not under Ray, which manages its own workers' lifetime
@@ -76,7 +76,7 @@ def run_in_worker(out: str, cell: dict, force: bool, shared):
     from bench.run.cell import execute_cell
 
     s = worker_state
-    return execute_cell(Path(out), CellConfig(**cell), force, s["data"], s["x_train"],
+    return execute_cell(Path(out), CellConfig.from_dict(cell), force, s["data"], s["x_train"],
                         s["x_test"], s["evaluators"], shared)
 
 

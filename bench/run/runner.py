@@ -12,22 +12,22 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 from bench.config import CellConfig, ConfigError, RunConfig, effective_workers
 from bench.data.datasets import DATASETS, ImageData, load_dataset, to_float
-from bench.evaluators import EVALUATORS, Evaluator, load_all_evaluators
+from bench.evaluators import EVALUATORS, Evaluator
 from bench.model_api import model_fingerprint
-from bench.plugins import load_all_models, plugin_files_for
+from bench.plugins import load_all_evaluators, load_all_models, plugin_files_for
 from bench.run.cell import CellReport, cell_line, execute_cell
 from bench.progress import RunProgress
 from bench.run.provenance import environment, model_card, run_cost
 from bench.run.shared_inputs import shared_inputs
 from bench.store.run_record import DamagedManifestError, RunManifest, StoreError, read_run_manifest
 from bench.store.cell import CellStore
-from bench.train import mixed_precision, pick_device
+from bench.train import TRAINING_VERSION, mixed_precision, pick_device
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,8 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     if cfg.workers != "auto" and cfg.workers > 1 and device.type != "cpu":
         raise ConfigError("--workers > 1 runs cells in CPU processes; use --device cpu with it")
     code = {m: model_fingerprint(m) for m in models}
-    amp = mixed_precision(cfg.precision, device)
-    cells = [replace(cfg.cell(m, s, d, amp), code=code[m])
+    amp = mixed_precision(cfg.train.precision, device)
+    cells = [cfg.cell(m, s, d, mixed=amp, code=code[m], training_version=TRAINING_VERSION)
              for d in cfg.latent_dims for m in models for s in cfg.seeds]
     outcome = RunOutcome(out, len(cells))
     log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",

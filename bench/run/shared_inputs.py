@@ -59,8 +59,8 @@ def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.devi
             log.warning("%s", shared.notes[-1])
     if not any(e.needs_judge for e in evaluators):
         return shared, None
-    from bench.store.judges import (adopt_cached_judge, adopt_shipped_judge, cached_judge_folder,
-                                   ensure_judge, judge_folder)
+    from bench.judge import adopt_cached_judge, cached_judge_folder, ensure_judge, judge_folder
+    from bench.store.judges import adopt_shipped_judge
 
     shared.judge_dir = judge_folder(out, data)
     cache = cached_judge_folder(Path(cfg.data_root or default_data_root()) / "judges", data)
@@ -80,7 +80,7 @@ def shared_inputs(cfg: RunConfig, out: Path, data: ImageData, device: torch.devi
 
 def _judge_in_background(out: Path, data: ImageData, device: torch.device, cache: Path,
                          timings: dict[str, float]) -> None:
-    from bench.store.judges import ensure_judge
+    from bench.judge import ensure_judge
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the workers hold the other cores

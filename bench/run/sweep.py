@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bench.store import atomic
+from bench import atomic
 from bench.config import ConfigError, RunConfig
 from bench.data.datasets import DATASETS
 from bench.data.sources import DataUnavailableError

@@ -11,8 +11,7 @@ with contextlib.suppress(Exception):
     import torch._dynamo  # noqa: F401  (torch.optim's first parameter group imports it)
     import torch.utils.flop_counter  # noqa: F401  (every trained cell counts its FLOPs)
 
-    from bench.evaluators import import_builtin_evaluators
-    from bench.plugins import import_builtin_models
+    from bench.plugins import import_builtin_evaluators, import_builtin_models
     from bench.run import cell  # noqa: F401
 
     import_builtin_models()

@@ -20,18 +20,29 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.store import atomic
+from bench import atomic
 from bench.config import CellConfig
 from bench.faults import reached
-from bench.store.records import (_read_json, file_lock, load_npz, read_record, save_npz,  # noqa: F401
-                           write_record)
+from bench.store.outcomes import load_outcomes, save_outcomes
+from bench.store.records import _read_json, file_lock, load_npz, read_record, save_npz, write_record
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """What is wrong in a cell: which file (a record, or a file a record declares) and why."""
+    file: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class CellStore:
@@ -45,22 +56,21 @@ class CellStore:
         self.repairs: list[str] = []  # what was found damaged and moved aside, for the log
 
     # ---- integrity
-    def inspect(self, name: str) -> tuple[dict | None, str | None]:
-        """(record, problem): the record `name` and what is wrong with it or its files (None:
+    def inspect(self, name: str) -> tuple[dict | None, "Damage | None"]:
+        """(record, damage): the record `name` and what is wrong with it or its files (None:
         nothing); moves nothing. A missing record is (None, None): not finished, not damaged."""
         path = self.dir / name
         if not path.exists():
             return None, None
         record, problem = read_record(path)
-        if record is not None and problem is None:
-            for file, digest in record.get("files", {}).items():
-                if not (self.dir / file).exists():
-                    problem = f"{file} is missing"
-                elif atomic.sha256_file(self.dir / file) != digest:
-                    problem = f"{file} does not match its SHA-256 in {name}"
-                if problem:
-                    break
-        return record, problem
+        if problem is not None:
+            return record, Damage(name, problem)
+        for file, digest in record.get("files", {}).items():
+            if not (self.dir / file).exists():
+                return record, Damage(file, f"{file} is missing")
+            if atomic.sha256_file(self.dir / file) != digest:
+                return record, Damage(file, f"{file} does not match its SHA-256 in {name}")
+        return record, None
 
     def record(self, name: str) -> dict | None:
         """The record `name` (e.g. train.json) if it and every file it declares verify; None if
@@ -71,7 +81,7 @@ class CellStore:
         self.damaged(problem, [name, *(record or {}).get("files", {})])
         return None
 
-    def damaged(self, problem: str, names: list[str]) -> None:
+    def damaged(self, problem: "Damage | str", names: list[str]) -> None:
         message = f"{self.cfg.dirname}: {problem}"
         if not self.repair:
             log.warning("%s (skipped)", message)
@@ -187,7 +197,7 @@ class CellStore:
 
     # ---- embeddings
     def save_embeddings(self, z_train: np.ndarray, z_test: np.ndarray, info: dict | None = None) -> None:
-        save_npz(self.dir / "embeddings.npz", z_train=z_train, z_test=z_test)
+        save_npz(self.dir / "embeddings.npz", {"z_train": z_train, "z_test": z_test})
         reached("codes-saved")
         write_record(self.dir / "embeddings.json", {**(info or {}), "files": self._files("embeddings.npz")})
 
@@ -212,9 +222,9 @@ class CellStore:
     def save_eval(self, name: str, version: int, metrics, artifacts: dict, seconds: float,
                   per_image: dict | None = None) -> None:
         if artifacts:  # arrays first: the JSON is the "finished" marker
-            save_npz(self.dir / f"art_{name}.npz", **artifacts)
+            save_npz(self.dir / f"art_{name}.npz", artifacts)
         if per_image:
-            save_npz(self.dir / f"outcomes_{name}.npz", **per_image)
+            save_outcomes(self.dir / f"outcomes_{name}.npz", per_image)
         reached("evaluation-saved")
         write_record(self.eval_path(name), {
             "evaluator": name, "version": version, "seconds": seconds,
@@ -226,19 +236,19 @@ class CellStore:
     def evals(self) -> list[dict]:
         return [r for p in sorted(self.dir.glob("eval_*.json")) if (r := self.record(p.name))]
 
-    def _declared_npz(self, evaluator: str, kind: str) -> dict[str, np.ndarray] | None:
+    def _declared(self, evaluator: str, kind: str, load) -> dict[str, np.ndarray] | None:
         """An evaluator's arrays, only when its record declares them and they verify."""
         record = self.record(self.eval_path(evaluator).name)
-        if record is None or ("files" in record and f"{kind}_{evaluator}.npz" not in record["files"]):
+        if record is None or f"{kind}_{evaluator}.npz" not in record["files"]:
             return None
-        return load_npz(self.dir / f"{kind}_{evaluator}.npz")
+        return load(self.dir / f"{kind}_{evaluator}.npz")
 
     def artifact(self, name: str) -> dict[str, np.ndarray] | None:
-        return self._declared_npz(name, "art")
+        return self._declared(name, "art", load_npz)
 
     def outcomes(self, name: str) -> dict[str, np.ndarray] | None:
         """Per-image outcomes of evaluator `name` (what the report's intervals resample)."""
-        return self._declared_npz(name, "outcomes")
+        return self._declared(name, "outcomes", load_outcomes)
 
     def error(self) -> dict | None:
         return _read_json(self.dir / "error.json")

@@ -6,13 +6,12 @@ network. aebench ships its MNIST judge (bench/judges/mnist-v1/, trained by
 machine and no first run trains one. Its judge.json's SHA-256 is pinned below, and judge.json
 holds judge.pt's, so both are checked before torch.load (weights_only=True) reads anything.
 
-A dataset without a shipped judge trains one on first use (bench.judge.train_judge), keyed by
+A dataset without a shipped judge trains one on first use (bench.judge.ensure_judge), keyed by
 its data and code, and keeps it in the data cache (`<data root>/judges/`) for later results
 directories; every results directory holds a copy of the judge it used, so it stays
-self-contained.
+self-contained. This file only moves and checks files: training and loading are the judge's.
 
-    folder = judge_folder(out, data)
-    adopt_shipped_judge(folder, data) or adopt_cached_judge(folder, cache) or ensure_judge(...)
+    adopt_shipped_judge(folder, data) or ...   # the training side: bench.judge.ensure_judge
 """
 from __future__ import annotations
 
@@ -25,11 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from bench.store import atomic
-from bench.data.datasets import ImageData
-from bench.judge import judge_key, load_judge, train_judge
+from bench import atomic
 from bench.store.run_record import StoreError
 
 log = logging.getLogger(__name__)
@@ -51,18 +46,6 @@ class ShippedJudgeError(StoreError):
     """A judge shipped with aebench does not match its pinned SHA-256."""
 
 
-def judge_name(data: ImageData) -> str:
-    """The judge's folder name: the shipped judge's name, or (trained here) the same name in a
-    results store and in the data cache."""
-    shipped = SHIPPED.get(data.name)
-    return shipped.name if shipped else f"{data.name}-{judge_key(data)}"
-
-
-def judge_folder(out: Path, data: ImageData) -> Path:
-    """Where the judge for `data` lives in the results store (trained or not)."""
-    return Path(out) / "judge" / judge_name(data)
-
-
 def is_trained(folder: Path) -> bool:
     return (Path(folder) / "judge.json").exists()  # written last: the "finished" marker
 
@@ -79,30 +62,7 @@ def damage(folder: Path) -> str | None:
     return None
 
 
-def cached_judge_folder(cache_root: Path, data: ImageData) -> Path:
-    """Where the judge for `data` is kept between results directories."""
-    return Path(cache_root) / judge_name(data)
-
-
-def ensure_judge(out: Path, data: ImageData, device: torch.device, cache: Path | None = None) -> Path:
-    """The judge's directory in the results store: copied from `cache` (a `cached_judge_folder`)
-    when an earlier run trained it, else trained here on first use and then kept in `cache`. A
-    failure is written to `failed.json` for evaluators waiting in other processes."""
-    folder = judge_folder(out, data)
-    if adopt_cached_judge(folder, cache):
-        return folder
-    (folder / FAILED).unlink(missing_ok=True)
-    try:
-        train_judge(folder, data, device)
-    except Exception as exc:
-        atomic.write_json(folder / FAILED, {"reason": f"{type(exc).__name__}: {exc}"})
-        raise
-    if cache is not None:
-        publish_judge(folder, cache)
-    return folder
-
-
-def adopt_shipped_judge(folder: Path, data: ImageData) -> bool:
+def adopt_shipped_judge(folder: Path, data) -> bool:
     """True when aebench ships a judge for `data`'s dataset; it is then copied into `folder`
     (the results store) after its pinned SHA-256 is checked. A shipped judge that does not match
     its pin is an error, not a reason to train another: a different judge means different
@@ -115,7 +75,7 @@ def adopt_shipped_judge(folder: Path, data: ImageData) -> bool:
         raise ShippedJudgeError(f"the judge shipped in {source} {problem}; restore it with "
                                 f"`git checkout -- {source}` (or reinstall aebench)")
     if not is_trained(folder) or damage(folder):
-        _move_aside_if_damaged(folder)
+        move_aside_if_damaged(folder)
         for name in FILES:
             atomic.write_bytes(folder / name, (source / name).read_bytes())
     return True
@@ -132,34 +92,12 @@ def shipped_damage(source: Path, pin: str) -> str | None:
     return damage(source)
 
 
-def _move_aside_if_damaged(folder: Path) -> None:
+def move_aside_if_damaged(folder: Path) -> None:
     if is_trained(folder) and (problem := damage(folder)):
         aside = folder.with_name(folder.name + ".damaged")
         shutil.rmtree(aside, ignore_errors=True)
         folder.rename(aside)
         log.warning("the judge in %s is damaged (%s): moved to %s and replaced", folder, problem, aside)
-
-
-def adopt_cached_judge(folder: Path, cache: Path | None) -> bool:
-    """True when `folder` holds a trained judge, copying it from `cache` first if need be. A
-    cached judge that cannot be loaded (a corrupt file) is deleted with a warning, and False
-    tells the caller to train a new one."""
-    _move_aside_if_damaged(folder)
-    if is_trained(folder) or cache is None or not is_trained(cache):
-        return is_trained(folder)
-    try:
-        if problem := damage(cache):
-            raise ValueError(problem)
-        load_judge.__wrapped__(cache)  # a file may match judge.json and still not load
-    except Exception as exc:
-        log.warning("the cached judge in %s cannot be loaded (%s: %s); training a new one",
-                    cache, type(exc).__name__, exc)
-        shutil.rmtree(cache, ignore_errors=True)
-        return False
-    for name in FILES:
-        atomic.write_bytes(folder / name, (cache / name).read_bytes())
-    log.info("judge classifier copied from the data cache (%s)", cache)
-    return True
 
 
 def publish_judge(folder: Path, cache: Path) -> None:

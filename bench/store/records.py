@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.store import atomic
+from bench import atomic
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def save_npz(path: Path, **arrays: np.ndarray) -> None:
+def save_npz(path: Path, arrays: dict[str, np.ndarray], compressed: bool = False) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
     atomic.write_bytes(path, buffer.getvalue())
 
 
@@ -95,8 +95,7 @@ def write_record(path: Path, record: dict) -> None:
 
 
 def read_record(path: Path) -> tuple[dict | None, str | None]:
-    """(record, None) when it parses and verifies (a record from before self-verification has
-    no sha256 and is taken as it is), else (None or the record, what is wrong)."""
+    """(record, None) when it parses and verifies, else (None or the record, what is wrong)."""
     try:
         record = json.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -105,6 +104,6 @@ def read_record(path: Path) -> tuple[dict | None, str | None]:
         return None, f"{Path(path).name} is not readable JSON ({exc})"
     if not isinstance(record, dict):
         return None, f"{Path(path).name} is not a record"
-    if "sha256" in record and record["sha256"] != _digest(record):
+    if record.get("sha256") != _digest(record):
         return record, f"{Path(path).name} does not match its own SHA-256"
     return record, None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.store import atomic
+from bench import atomic
 from bench.config import CellConfig
 from bench.store.records import _read_json
 from bench.store.cell import CellStore
@@ -21,9 +21,9 @@ from bench.store.cell import CellStore
 # `dataset` last: the first seven are the foundation's contract, kept in their order.
 RESULT_COLUMNS = ["model", "seed", "latent_dim", "evaluator", "metric", "value", "higher_is_better",
                   "dataset"]
-# 2: cells keyed by the model protocol alone (the plugin loader moved out of model_api.py),
-#    per-image outcomes, evaluator cards in run.json.
-STORE_FORMAT = 2
+# 3: cells keyed by a typed training spec and TRAINING_VERSION (bench.config.CELL_FORMAT),
+#    compact per-image outcomes.
+STORE_FORMAT = 3
 
 
 class StoreError(RuntimeError):
@@ -86,7 +86,7 @@ def read_run_manifest(out: Path) -> RunManifest:
 
 
 def run_cells(out: Path, manifest: RunManifest) -> list[CellStore]:
-    return [CellStore(out, CellConfig(**c)) for c in manifest.cells]
+    return [CellStore(out, CellConfig.from_dict(c)) for c in manifest.cells]
 
 
 def collect_results(cells: list[CellStore], evaluators: dict[str, int] | None = None

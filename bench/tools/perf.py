@@ -21,6 +21,7 @@ from bench.cost import model_cost
 from bench.data.datasets import load_dataset, to_float
 from bench.model_api import build_model
 from bench.plugins import load_all_models
+from bench.train_spec import TrainSpec
 from bench.train import seed_everything, train
 
 
@@ -81,6 +82,7 @@ def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr:
     peak = matmul_flops_per_s()
     pythae_missing = perf_pythae.unavailable_reason()
     latent = 32 if data.n_pixels >= 32 else 8
+    spec = TrainSpec(epochs=2, batch_size=batch_size, lr=lr)
     rows = []
     for name in models:
         def fresh():
@@ -88,11 +90,11 @@ def measure(models: list[str], dataset: str, n_images: int, batch_size: int, lr:
             return build_model(name, data.input_shape, latent)
 
         variants = {
-            "ours": lambda: train(fresh(), x, epochs=2, batch_size=batch_size, lr=lr, seed=0,
-                                  desc=name)[-1]["images_per_s"],
+            "ours": lambda: train(fresh(), x, spec.resolved(False), seed=0, desc=name,
+                                  threads=False)[-1]["images_per_s"],
             "tutorial": lambda: tutorial_images_per_s(fresh(), images, batch_size, lr),
-            "amp": lambda: train(fresh(), x, epochs=2, batch_size=batch_size, lr=lr, seed=0,
-                                 desc=f"{name} amp", amp=True)[-1]["images_per_s"],
+            "amp": lambda: train(fresh(), x, spec.resolved(True), seed=0, desc=f"{name} amp",
+                                 threads=False)[-1]["images_per_s"],
         }
         if pythae_missing is None and name in perf_pythae.PYTHAE_MODELS:
             variants["pythae"] = lambda: perf_pythae.pythae_images_per_s(fresh(), name, images,
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     result = measure(names, args.dataset, args.images, args.batch_size, args.lr, args.repeats)
     print(table(result))
     if args.json:
-        from bench.store import atomic
+        from bench import atomic
         atomic.write_json(args.json, result)
     return 0
 

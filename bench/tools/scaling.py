@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.store import atomic
+from bench import atomic
 from bench.config import RunConfig
 from bench.run.runner import run
 from bench.store.run_record import read_run_manifest
@@ -28,7 +28,7 @@ def timed_run(models: tuple[str, ...], limit: int, epochs: int, evaluators: tupl
               dataset: str = "mnist") -> dict:
     """One fresh run (a temporary results directory, serial); its wall time and phase times."""
     with tempfile.TemporaryDirectory(prefix="aebench-scaling-") as tmp:
-        cfg = RunConfig(models=models, limit=limit, epochs=epochs, evaluators=evaluators,
+        cfg = RunConfig.of(models=models, limit=limit, epochs=epochs, evaluators=evaluators,
                         datasets=(dataset,), workers=1, out=tmp).validated()
         start = time.perf_counter()
         run(cfg)

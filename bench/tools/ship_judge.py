@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from scipy.stats import binomtest
 
-from bench.store import atomic
+from bench import atomic
 from bench.data.datasets import ImageData, load_dataset, to_float
 from bench.judge import load_judge, train_judge
 from bench.store.judges import SHIPPED, SHIPPED_ROOT, shipped_damage
