@@ -51,7 +51,7 @@ def test_every_model_and_default_evaluator_reach_results_and_report(report):
             "probe_acc", "umap_trustworthiness", "knn_acc", "probe_acc_10", "probe_acc_100",
             "umap_cluster_acc", "denoise_psnr_mask", "denoise_gain_gauss_high", "ood_auroc_rotated",
             "ood_auroc_patches", "denoise_inpaint_mse", "fid_floor",
-            "fid_judge", "gen_label_entropy", "interp_confidence"} <= metrics
+            "fid_judge", "gen_confidence", "gen_coverage", "interp_confidence"} <= metrics
     assert set(results.loc[results["metric"] == "fid_judge_prior", "model"]) == {"vae", "conv_vae", "beta_vae"}
     assert not results["metric"].str.startswith("anomaly_auroc").any(), "one-class is opt-in"
     assert not ((results["model"] == "raw") & results["metric"].str.startswith("recon")).any()

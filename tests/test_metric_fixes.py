@@ -10,7 +10,7 @@ from bench.plugins import load_all_evaluators
 from bench.evaluators import umap_embed
 from bench.evaluators.anomaly_ood import SYMMETRIC_DIGITS, offline_outliers
 from bench.evaluators.denoising import psnr_per_image
-from bench.evaluators.generation import reference_split
+from bench.evaluators._judged import reference_split
 from bench.report.leaderboard import Cell, Leaderboard, board_table
 from bench.model_api import build_model
 from bench.plugins import load_all_models

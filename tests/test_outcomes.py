@@ -35,6 +35,15 @@ def test_a_reference_cells_outcomes_fit_in_a_few_kilobytes(tmp_path):
     assert (tmp_path / "o.npz").stat().st_size < 25_000  # 10,000 float32 + 10,000 bytes: 50 kB
 
 
+def test_identical_outcomes_are_stored_once(tmp_path):
+    clusters = np.random.default_rng(2).integers(0, 10, (3, 5_000))
+    save_outcomes(tmp_path / "one.npz", {"acc": clusters})
+    save_outcomes(tmp_path / "four.npz", {m: clusters for m in ("acc", "nmi", "ari", "purity")})
+    back = load_outcomes(tmp_path / "four.npz")
+    assert all(np.array_equal(back[m], clusters) for m in ("acc", "nmi", "ari", "purity"))
+    assert (tmp_path / "four.npz").stat().st_size < 1.2 * (tmp_path / "one.npz").stat().st_size
+
+
 def test_an_array_of_another_type_is_refused():
     with pytest.raises(TypeError, match="dtype"):
         compact("names", np.array(["a", "b"]))

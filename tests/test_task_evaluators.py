@@ -10,7 +10,8 @@ from bench.evaluators import EvalContext
 from bench.plugins import load_all_evaluators
 from bench.evaluators._anomaly import auroc, roc_on_grid
 from bench.evaluators.denoising import CORRUPTIONS, corrupt, masked_square, psnr_per_image
-from bench.evaluators.generation import gmm_sample, label_entropy_bits
+from bench.evaluators._judged import calibrated, fit_temperature
+from bench.evaluators.generation import class_coverage, gmm_sample
 from bench.evaluators.interpolation import line_codes, pairs
 from bench.evaluators.probe import per_class_subset
 from bench.judge import feature_stats, frechet_distance
@@ -62,6 +63,18 @@ def test_masked_square_blanks_exactly_one_square_per_image():
     x = torch.ones(5, 1, 20, 20)
     out = masked_square(x, torch.Generator().manual_seed(0), fraction=0.35)
     assert ((out == 0).flatten(1).sum(1) == 49).all()  # side round(0.35 * 20) = 7
+
+
+def test_the_mask_changes_every_image_so_its_gain_is_not_an_artefact_of_the_psnr_cap():
+    """A digit in one corner of a blank canvas: drawn uniformly, the square missed the ink in
+    most images, whose capped PSNR (48.1 dB) then set the gain; it must always hide ink now."""
+    x = torch.zeros(200, 1, 28, 28)
+    x[:, :, 2:6, 2:6] = 1.0
+    x[::50] = 0.0  # a blank image has no ink to hide: any place, and no crash
+    out = masked_square(x, torch.Generator().manual_seed(0))
+    changed = (out != x).flatten(1).any(1)
+    assert changed[x.flatten(1).any(1)].all()
+    assert not changed[~x.flatten(1).any(1)].any()
 
 
 def test_psnr_of_known_error():
@@ -119,9 +132,24 @@ def test_frechet_distance_known_answers():
     assert frechet_distance(np.zeros(5), np.eye(5), np.zeros(5), 4 * np.eye(5)) == pytest.approx(5.0)
 
 
-def test_label_entropy_bits():
-    assert label_entropy_bits(np.eye(10)) == pytest.approx(np.log2(10))
-    assert label_entropy_bits(np.tile(np.eye(10)[3], (50, 1))) == 0.0
+def test_class_coverage_is_one_for_every_digit_equally_and_a_tenth_for_one_digit():
+    assert class_coverage(np.eye(10)) == pytest.approx(1.0)
+    assert class_coverage(np.tile(np.eye(10)[3], (50, 1))) == pytest.approx(0.1)
+    half = np.r_[np.tile(np.eye(10)[3], (50, 1)), np.eye(10)[np.arange(50) % 10]]
+    assert class_coverage(half) == pytest.approx(0.1 + 9 * 0.05)  # digit 3: 55%, others 5% each
+
+
+def test_temperature_scaling_recovers_an_overconfident_judges_temperature():
+    """Labels drawn from softmax(logits); a judge reporting softmax(3 * logits) is
+    over-confident by a factor 3 in the logits: the fitted temperature is ~3."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, (20_000, 10))
+    truth = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(10, p=p) for p in truth])
+    sharp = np.exp(3 * logits) / np.exp(3 * logits).sum(1, keepdims=True)
+    t = fit_temperature(sharp, labels)
+    assert t == pytest.approx(3.0, rel=0.05)
+    assert np.allclose(calibrated(sharp, t), truth, atol=0.02)
 
 
 def test_gmm_sampler_reproduces_the_codes_distribution():
@@ -238,7 +266,7 @@ def test_waiting_for_the_judge_fails_with_its_reason_or_times_out(tmp_path):
 def test_the_reference_half_is_computed_once_per_test_set():
     """Every cell of a run shares the judge's statistics of the reference half; a different
     test set (a sweep over datasets) must not reuse them."""
-    from bench.evaluators import generation
+    from bench.evaluators import _judged
 
     calls = []
 
@@ -247,8 +275,11 @@ def test_the_reference_half_is_computed_once_per_test_set():
             calls.append(len(x))
             return x.flatten(1).double().numpy()[:, :3] + np.arange(len(x))[:, None] % 7
 
-    judge, x = CountingJudge(), torch.rand(40, 1, 8, 8)
-    first = generation.reference_stats(judge, x)
-    assert generation.reference_stats(judge, x.clone()) is first and calls == [20, 20]
-    second = generation.reference_stats(judge, x * 0.5)
-    assert calls == [20, 20, 20, 20] and second[1] != first[1]
+        def features_and_probs(self, x):
+            return self.features(x), np.full((len(x), 10), 0.1)
+
+    judge, x, y = CountingJudge(), torch.rand(40, 1, 8, 8), np.arange(40) % 10
+    first = _judged.reference(judge, x, y)
+    assert _judged.reference(judge, x.clone(), y) is first and calls == [20, 20]
+    second = _judged.reference(judge, x * 0.5, y)
+    assert calls == [20, 20, 20, 20] and second.floor != first.floor

@@ -12,6 +12,7 @@ import numpy as np
 
 from bench.evaluators import (EvalContext, EvalResult, Evaluator, FigureSpec, MetricSpec,
                               register_evaluator, to_uint8)
+from bench.evaluators._judged import calibrated, reference
 
 STEPS = 10
 N_RANDOM = 64
@@ -41,12 +42,12 @@ def line_codes(z: np.ndarray, index_pairs: np.ndarray, steps: int = STEPS) -> np
 @register_evaluator("interpolation", description="Decode straight latent lines between test digits; "
                     "judge confidence along the path")
 class Interpolation(Evaluator):
-    version = 3  # 3: scored by the shipped judge (bench.store.judges)
+    version = 4  # 4: the judge's confidence is calibrated (temperature scaling)
     order = 65
     needs_decoder = True
     needs_judge = True
     task = "generation"
-    metrics = (MetricSpec("interp_confidence", higher_is_better=True, help="the judge's mean top-class probability at "
+    metrics = (MetricSpec("interp_confidence", higher_is_better=True, help="the judge's mean calibrated top-class probability at "
                           "the interior points of straight latent lines between pairs of test "
                           "digits (a 3 to a 7, and 64 random pairs): does the path stay among "
                           "digits? Its interval resamples the pairs", group="generation",
@@ -58,11 +59,12 @@ class Interpolation(Evaluator):
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         judge, _ = ctx.judge()
+        temperature = reference(judge, ctx.x_test, ctx.y_test).temperature
         index_pairs = pairs(ctx.y_test)
         lines = line_codes(ctx.z_test, index_pairs)
         n, steps, d = lines.shape
         images = ctx.decode(lines.reshape(n * steps, d))
-        confidence = judge.probs(images).max(axis=1).reshape(n, steps)
+        confidence = calibrated(judge.probs(images), temperature).max(axis=1).reshape(n, steps)
         strips = to_uint8(images.reshape(n, steps, *images.shape[1:])[:N_SHOWN])
         per_pair = confidence[:, 1:-1].mean(axis=1).astype(np.float32)
         return EvalResult([self.metric("interp_confidence", per_pair.mean(dtype=np.float64))],

@@ -3,8 +3,9 @@
 
 Why: k-means on a raw code assumes round clusters of equal size; a manifold learner first often
 separates digits that k-means mixes. `umap_cluster_acc` (Hungarian-matched) and `umap_cluster_nmi`
-sit beside `kmeans_acc` so the two can be compared. Uses the first `MAX_POINTS` test codes, like
-the UMAP picture, for the same reason (cost).
+sit beside `kmeans_acc` so the two can be compared. Uses the UMAP picture's 5,000 test codes
+(`umap_embed.umap_subset`: drawn at random within each digit, the same for every model and
+seed), for the same reason (cost); `umap_cluster_kmeans_acc` clusters the same codes.
 
 The mixture keeps the best of `N_INIT` = 10 starts (by likelihood): with one start, five seeds
 of the mixture on one embedding of conv_ae's codes gave accuracies from 0.75 to 0.90 (measured);

@@ -19,6 +19,7 @@ from bench.store.records import load_npz, save_npz
 
 FLOAT16_MAX = 6e4  # float16 holds up to 65,504; larger magnitudes stay float32
 BITS, SHAPE = "bits__", "shape__"  # key prefixes: a packed 0/1 array and its original shape
+SAME = "same__"  # `same__<name>` holds the name of an earlier outcome with identical values
 
 
 def compact(name: str, values: np.ndarray) -> dict[str, np.ndarray]:
@@ -47,14 +48,24 @@ def expand(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             name = key[len(BITS):]
             shape = tuple(arrays[SHAPE + name])
             out[name] = np.unpackbits(values, count=int(np.prod(shape))).reshape(shape)
-        elif not key.startswith(SHAPE):
+        elif not key.startswith((SHAPE, SAME)):
             out[key] = values.astype(np.float32) if values.dtype.kind == "f" else values
+    for key, original in arrays.items():
+        if key.startswith(SAME):
+            out[key[len(SAME):]] = out[str(original)]
     return out
 
 
 def save_outcomes(path: Path, outcomes: dict[str, np.ndarray]) -> None:
-    arrays = {}
+    """Each distinct array once (k-means' four scores share one clustering)."""
+    arrays, seen = {}, {}
     for name, values in outcomes.items():
+        values = np.asarray(values)
+        key = (values.dtype.str, values.shape, values.tobytes())
+        if key in seen:
+            arrays[SAME + name] = np.asarray(seen[key])
+            continue
+        seen[key] = name
         arrays.update(compact(name, values))
     save_npz(path, arrays, compressed=True)
 
