@@ -126,7 +126,8 @@ def test_two_seeds_give_seed_intervals_and_two_workers_the_same_results(tmp_path
                                   pd.read_csv(tmp_path / "two" / "results.csv"))
     assert set(pd.read_csv(tmp_path / "two" / "results.csv")["seed"]) == {0, 1}
     assert_intervals(tmp_path / "two", ["recon_mse", "probe_acc", "kmeans_acc"], n_seeds=2)
-    assert "Intervals resample the 2 training seeds" in (tmp_path / "two" / "report.md").read_text()
+    assert "Intervals combine the 2 training seeds (Student's t on 1 degree of freedom)" in (
+        tmp_path / "two" / "report.md").read_text()
 
 
 def test_one_class_anomaly_is_opt_in_and_reported(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from bench.train_spec import TrainSpec
 from bench.cards import Cards, MetricSpec
-from bench.report.comparison import Comparison
+from bench.report.comparison import Comparison, PerSeed, _best_and_rank
 from bench.config import CellConfig
 from bench.report.cost import cost_section, pareto_front, rank_agreement
 from bench.store.records import write_record
@@ -51,10 +51,19 @@ def cells_with_curves(root):
 
 
 def comparison(spread: float) -> Comparison:
-    """Bootstrap replicates around each model's final value, `spread` wide, independent."""
+    """One seed each, per-image replicates around each model's final value, `spread` wide,
+    independent; the column's pairs tested as the report tests them."""
     rng = np.random.default_rng(0)
-    return Comparison(pd.DataFrame(), pd.DataFrame(),
-                      {(m, 4, "probe_acc"): v[1] + rng.normal(0, spread, 1000) for m, v in CURVES.items()})
+    per_seed = {(m, 4, "probe_acc"): PerSeed([0], np.array([v[1]]),
+                                             (v[1] + rng.normal(0, spread, 1000))[:, None])
+                for m, v in CURVES.items()}
+    summary = pd.DataFrame({"model": list(CURVES), "latent_dim": 4, "metric": "probe_acc",
+                            "mean": [v[1] for v in CURVES.values()], "higher_is_better": True,
+                            "diagnostic": False})
+    comp = Comparison(pd.DataFrame(), summary, {k: p.images[:, 0] for k, p in per_seed.items()},
+                      [0], per_seed)
+    _best_and_rank(comp)
+    return comp
 
 
 def test_a_swap_reaches_the_verdict_only_when_the_leaderboard_separates_the_pair(tmp_path):

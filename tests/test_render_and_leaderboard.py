@@ -74,7 +74,7 @@ CARDS = Cards({
 def summary_row(model, dim, metric, mean, rank, best=False, diagnostic=False):
     return {"model": model, "latent_dim": dim, "metric": metric, "mean": mean, "std": 0.0,
             "n_seeds": 1, "best": best, "ci_low": mean - 0.01, "ci_high": mean + 0.01,
-            "rank": rank, "diagnostic": diagnostic}
+            "rank": rank, "rank_low": rank, "rank_high": rank, "diagnostic": diagnostic}
 
 
 def test_the_leaderboard_orders_columns_by_the_cards_and_rows_by_size_then_run_order():
@@ -95,7 +95,10 @@ def test_the_leaderboard_orders_columns_by_the_cards_and_rows_by_size_then_run_o
     assert board.headline == ["recon_mse", "probe_acc"]
     assert board.rows == [("dense_ae", 8), ("vae", 8), ("mystery_model", 8), ("vae", 16)]
     assert board.header("recon_mse") == "recon_mse ↓" and board.header("probe_acc") == "probe_acc ↑"
-    assert board.rank(("vae", 8), board.metrics) == 2.0, "the diagnostic's rank does not count"
+    headline_and_diagnostic = ["recon_mse", "probe_acc", "umap_trustworthiness"]
+    assert board.rank(("vae", 8), headline_and_diagnostic) == 2.0, "the diagnostic's rank does not count"
+    # vae has no recon_bce: it is not ranked on fewer metrics than dense_ae, but not ranked
+    assert board.rank(("vae", 8), ["recon_mse", "recon_bce", "probe_acc"]) is None
     table = board_table(board, ["recon_mse", "probe_acc"], "board")
     assert [row[:4] for row in table.rows] == [["dense_ae", "8", "1", "1.00"], ["vae", "8", "1", "2.00"],
                                                 ["mystery_model", "8", "1", "–"], ["vae", "16", "1", "1.00"]]

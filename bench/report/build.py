@@ -181,11 +181,13 @@ def _leaderboard_blocks(board: Leaderboard, metrics: list[str]) -> list[Block]:
     blocks.append(Para(
         "One row per model, best rank first; ↑ higher is better, ↓ lower is better. Each value is "
         "the mean over seeds ± half its 95% interval (the HTML shows the interval below it; "
-        "results.csv and summary.csv hold the exact bounds). A model's rank in a column is 1 + the "
-        "number of models separably better than it, so tied models share a rank; bold marks rank 1: "
-        "the best and every model tied with it. The rank column is the mean of the ranks on "
-        f"{', '.join(board.headline)} among models of the same latent size (a metric a model lacks "
-        "is skipped). Diagnostics are never bold. Columns are grouped: "
+        "results.csv and summary.csv hold the exact bounds). The interval combines the seeds "
+        "(Student's t) and the test images (a paired bootstrap). Bold: every model that no other "
+        "model is separably better than (paired tests, Holm-corrected over the column's pairs), "
+        "a set that holds the best model with 95% confidence. The rank column is the mean of the "
+        f"ranks by value on {', '.join(board.headline)} among models of the same latent size; a "
+        "model without one of them is not ranked (–). summary.csv gives each rank's 95% interval. "
+        "Diagnostics are never bold. Columns are grouped: "
         + "; ".join(f"{g}: {', '.join(ms)}" for g, ms in grouped(board, metrics))
         + ". The tasks below have tables of their own. Click a column header in the HTML report "
         "to sort."))

@@ -4,49 +4,87 @@ Why here, between the store and the report: the leaderboard, the task tables, th
 pairwise figure and results.csv must all agree on one set of intervals; this module computes
 them once from the stored per-image outcomes (`bench.report.intervals`) and the evaluator cards.
 
-A model is *tied* with another when the 95% interval of their paired difference contains 0.
-The best model of a column and every model tied with it are bold; a model's rank is 1 + the
-number of models that are separably better than it, so tied models share a rank. A metric
-without an interval (one seed and no per-image outcomes, e.g. a Fréchet distance) is ranked by
-its value, and the report says so.
+Each value's interval combines the seeds (Student's t) and the test images (the paired
+bootstrap): `bench.report.seed_stats`. Two models are *separated* on a column when the test of
+their paired difference rejects "equal" after Holm's correction over all the column's pairs;
+otherwise they are *tied*. Bold is every model that no other model is separably better than: a
+set that holds the best model with 95% confidence. A model's rank is its place by mean value,
+with a 95% interval from replicates that redraw the test images and the seeds, so a noisy model
+gets a wide rank interval instead of escaping a low rank. A metric without any uncertainty
+estimate (one seed and no per-image outcomes, e.g. a Fréchet distance) separates nothing.
 
     comp = compare(cells, results, Cards(manifest.evaluator_cards), n_seeds=len(seeds))
     comp.summary   # one row per (model, latent_dim, metric): mean, ci_low, ci_high, best, rank
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from bench.cards import Cards
-from bench.report.intervals import Resampler, interval, separated
+from bench.report.intervals import Resampler, interval
+from bench.report.seed_stats import LEVEL, Estimate, estimate, holm
 from bench.store.cell import CellStore
 
 SUMMARY_COLUMNS = ["model", "latent_dim", "metric", "mean", "std", "ci_low", "ci_high", "n_seeds",
-                   "n_images", "higher_is_better", "diagnostic", "best", "rank"]
+                   "n_images", "higher_is_better", "diagnostic", "best", "rank", "rank_low",
+                   "rank_high"]
+N_RANK_DRAWS = 1_000
+
+
+@dataclass
+class PerSeed:
+    """One model's metric: its value per seed and, where it has per-image outcomes, each seed's
+    bootstrap replicates over the test images (B, seeds)."""
+    seeds: list[int]
+    values: np.ndarray
+    images: np.ndarray | None
+
+    def estimate(self) -> Estimate:
+        return estimate(self.values, self.images)
 
 
 @dataclass
 class Comparison:
     results: pd.DataFrame          # the long table, each seed's row with its image-only interval
     summary: pd.DataFrame          # SUMMARY_COLUMNS
-    replicates: dict[tuple[str, int, str], np.ndarray] = field(default_factory=dict)
+    replicates: dict[tuple[str, int, str], np.ndarray] = field(default_factory=dict)  # for ranks
     seeds: list[int] = field(default_factory=list)
+    per_seed: dict[tuple[str, int, str], PerSeed] = field(default_factory=dict)
+    separated: dict[tuple[int, str], set[frozenset]] = field(default_factory=dict)  # Holm-tested
 
     def row(self, model: str, dim: int, metric: str) -> pd.Series | None:
         sub = self.summary[(self.summary["model"] == model) & (self.summary["latent_dim"] == dim)
                            & (self.summary["metric"] == metric)]
         return None if sub.empty else sub.iloc[0]
 
+    def paired(self, a: str, b: str, dim: int, metric: str) -> Estimate | None:
+        """metric(a) - metric(b) over their common seeds, paired by seed and by image."""
+        pa, pb = self.per_seed.get((a, dim, metric)), self.per_seed.get((b, dim, metric))
+        if pa is None or pb is None:
+            return None
+        common = [s for s in pa.seeds if s in pb.seeds]
+        if not common:
+            return None
+        ia, ib = [pa.seeds.index(s) for s in common], [pb.seeds.index(s) for s in common]
+        images = (pa.images[:, ia] - pb.images[:, ib]
+                  if pa.images is not None and pb.images is not None else None)
+        return estimate(pa.values[ia] - pb.values[ib], images)
+
     def difference(self, a: str, b: str, dim: int, metric: str) -> tuple[float, float] | None:
-        """95% interval of metric(a) - metric(b), paired; None without replicates."""
-        ra, rb = self.replicates.get((a, dim, metric)), self.replicates.get((b, dim, metric))
-        return None if ra is None or rb is None else interval(ra - rb)
+        """95% interval of metric(a) - metric(b), paired; None without any uncertainty."""
+        est = self.paired(a, b, dim, metric)
+        return None if est is None or not est.testable else est.interval()
+
+    def is_separated(self, a: str, b: str, dim: int, metric: str) -> bool:
+        return frozenset((a, b)) in self.separated.get((dim, metric), set())
 
     def win_probability(self, a: str, b: str, dim: int, metric: str, higher: bool) -> float | None:
-        """Share of bootstrap replicates in which `a` is better than `b`."""
+        """Share of replicates (images and seeds redrawn) in which `a` is better than `b`."""
         ra, rb = self.replicates.get((a, dim, metric)), self.replicates.get((b, dim, metric))
         if ra is None or rb is None:
             return None
@@ -55,7 +93,7 @@ class Comparison:
 
 def compare(cells: list[CellStore], results: pd.DataFrame, cards: Cards) -> Comparison:
     seeds = sorted({c.cfg.seed for c in cells})
-    plan = Resampler(len(seeds))
+    plan = Resampler()
     results = results.assign(ci_low=np.nan, ci_high=np.nan, n_images=0)
     if results.empty:
         return Comparison(results, pd.DataFrame(columns=SUMMARY_COLUMNS), {}, seeds)
@@ -69,72 +107,91 @@ def compare(cells: list[CellStore], results: pd.DataFrame, cards: Cards) -> Comp
             outcomes[key] = cell.outcomes(evaluator) if cell is not None else None
         return outcomes[key]
 
-    rows, replicates = [], {}
+    rows, replicates, per_seed = [], {}, {}
     index = results.set_index(["model", "latent_dim", "metric", "seed"]).index
     for (model, dim, metric), group in results.groupby(["model", "latent_dim", "metric"], sort=False):
         spec, evaluator = cards.spec(metric), group["evaluator"].iloc[0]
+        group = group.sort_values("seed")
         values = dict(zip(group["seed"], group["value"]))
-        per_seed, n_images = [], 0
-        for seed in seeds:
-            if seed not in values:
-                per_seed.append(None)
-                continue
+        images, n_images = [], 0
+        for seed in values:
             arrays = outcome(model, dim, seed, evaluator) if spec.interval else None
-            if spec.interval and arrays is not None and metric in arrays:
-                entry = {"values": arrays[metric], "value": values[seed],
-                         "labels": arrays.get(f"{metric}__labels", arrays.get("labels"))}
-                if spec.interval == "clusters":
-                    entry["score"] = spec.score
-                n_images = entry["values"].shape[-1]
-                per_seed.append(entry)
-            else:
-                per_seed.append(values[seed])
-        kind = spec.interval if any(isinstance(p, dict) for p in per_seed) else ""
-        if kind:  # a seed without outcomes (an old result) cannot join the image resampling
-            per_seed = [p if isinstance(p, dict) else None for p in per_seed]
-        reps = plan.replicates(kind, per_seed)
-        low = high = np.nan
-        if reps is not None:
-            combined, by_seed = reps
-            replicates[(model, int(dim), metric)] = combined
-            low, high = interval(combined)
-            if kind:
-                present = [s for s, p in zip(seeds, per_seed) if p is not None]
-                for j, seed in enumerate(present):
-                    loc = index.get_loc((model, dim, metric, seed))
-                    results.iloc[loc, results.columns.get_loc("ci_low")], \
-                        results.iloc[loc, results.columns.get_loc("ci_high")] = interval(by_seed[:, j])
-                    results.iloc[loc, results.columns.get_loc("n_images")] = n_images
-        vals = group["value"].to_numpy(dtype=float)
+            if not (arrays is not None and metric in arrays):
+                images = None  # a seed without outcomes: the images cannot be resampled
+                break
+            entry = {"values": arrays[metric], "value": values[seed],
+                     "labels": arrays.get(f"{metric}__labels", arrays.get("labels"))}
+            if spec.interval == "clusters":
+                entry["score"] = spec.score
+            n_images = entry["values"].shape[-1]
+            images.append(plan.seed_replicates(spec.interval, entry))
+        ps = PerSeed(list(values), np.array(list(values.values()), dtype=float),
+                     np.stack(images, axis=1) if images else None)
+        per_seed[(model, int(dim), metric)] = ps
+        est = ps.estimate()
+        low, high = est.interval()
+        if est.testable:
+            replicates[(model, int(dim), metric)] = _rank_draws(est, (model, int(dim), metric))
+        if ps.images is not None:
+            for j, seed in enumerate(ps.seeds):
+                loc = index.get_loc((model, dim, metric, seed))
+                results.iloc[loc, results.columns.get_loc("ci_low")], \
+                    results.iloc[loc, results.columns.get_loc("ci_high")] = interval(ps.images[:, j])
+                results.iloc[loc, results.columns.get_loc("n_images")] = n_images
+        vals = ps.values
         rows.append({"model": model, "latent_dim": int(dim), "metric": metric,
                      "mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
                      "ci_low": low, "ci_high": high, "n_seeds": len(vals), "n_images": n_images,
                      "higher_is_better": bool(spec.higher_is_better),
                      "diagnostic": bool(spec.diagnostic)})
-    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:-2])
-    summary = _best_and_rank(summary, replicates)
-    return Comparison(results, summary, replicates, seeds)
+    comp = Comparison(results, pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:-4]), replicates, seeds,
+                      per_seed)
+    comp.summary = _best_and_rank(comp)
+    return comp
 
 
-def _best_and_rank(summary: pd.DataFrame, replicates: dict) -> pd.DataFrame:
-    """Bold (the best and every model tied with it) and the rank with ties, per column: a model
-    ranks below each one whose mean is better and whose paired replicates separate from its own
-    (by value alone where either has no interval)."""
-    best, rank = np.zeros(len(summary), dtype=bool), np.ones(len(summary), dtype=int)
+def _rank_draws(est: Estimate, key: tuple) -> np.ndarray:
+    """Replicates of a model's value for rank intervals and win probabilities: the image
+    replicates (paired across models) plus an independent draw of the seed noise, scaled
+    Student's t with S - 1 degrees of freedom. Seeded by the key: a rebuilt report is equal."""
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "big"))
+    base = est.replicates - np.nanmean(est.replicates) + est.mean if est.replicates is not None \
+        else np.full(N_RANK_DRAWS, est.mean)
+    if est.n_seeds < 2 or est.seed_var <= 0:
+        return base
+    return base + np.sqrt(est.seed_var) * stats.t.rvs(est.n_seeds - 1, size=len(base), random_state=rng)
+
+
+def _best_and_rank(comp: Comparison) -> pd.DataFrame:
+    """Per column: which pairs Holm's test separates, bold (no model separably better), the
+    rank by mean and its 95% interval over the replicates."""
+    summary = comp.summary
+    best = np.zeros(len(summary), dtype=bool)
+    rank = np.ones(len(summary))
+    low, high = np.full(len(summary), np.nan), np.full(len(summary), np.nan)
     for (dim, metric), peers in summary.groupby(["latent_dim", "metric"], sort=False):
         rows = summary.index.get_indexer(peers.index)
+        models = list(peers["model"])
         sign = 1 if peers["higher_is_better"].iloc[0] else -1
         means = sign * peers["mean"].to_numpy(dtype=float)
-        reps = [replicates.get((m, dim, metric)) for m in peers["model"]]
+        pairs = [(i, j) for i in range(len(models)) for j in range(i + 1, len(models))]
+        p = [_p_value(comp.paired(models[i], models[j], dim, metric)) for i, j in pairs]
+        adjusted = holm(p)
+        separated = {frozenset((models[i], models[j])) for (i, j), q in zip(pairs, adjusted)
+                     if q < 1 - LEVEL}
+        comp.separated[(int(dim), metric)] = separated
+        rank[rows] = stats.rankdata(-means, method="average")
         for i, row in enumerate(rows):
-            better = 0
-            for j in range(len(rows)):
-                if j == i or not means[j] > means[i]:
-                    continue
-                if reps[i] is None or reps[j] is None:  # no interval: by value
-                    better += 1
-                else:
-                    better += separated(sign * reps[j], sign * reps[i])
-            rank[row] = 1 + better
-            best[row] = better == 0 and not peers["diagnostic"].iloc[i]
-    return summary.assign(best=best, rank=rank)
+            beaten = any(means[j] > means[i] and frozenset((models[i], models[j])) in separated
+                         for j in range(len(models)))
+            best[row] = not beaten and not peers["diagnostic"].iloc[i]
+        draws = [comp.replicates.get((m, int(dim), metric)) for m in models]
+        if all(d is not None for d in draws) and len(models) > 1:
+            ranks = stats.rankdata(-sign * np.stack(draws), axis=0, method="average")
+            tail = 100 * (1 - LEVEL) / 2
+            low[rows], high[rows] = np.nanpercentile(ranks, [tail, 100 - tail], axis=1)
+    return summary.assign(best=best, rank=rank, rank_low=low, rank_high=high)
+
+
+def _p_value(est: Estimate | None) -> float:
+    return np.nan if est is None else est.p_value()

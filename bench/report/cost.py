@@ -93,11 +93,7 @@ def cost_section(cells: list[CellStore], results: pd.DataFrame, cards: Cards,
     if not taus:
         return section
 
-    def separable(pair: tuple[str, str], metric: str) -> bool:
-        diff = comp.difference(*pair, dim, metric)
-        return diff is not None and not diff[0] <= 0 <= diff[1]
-
-    real = {m: [p for p in swapped if separable(p, m)] for m, (*_, swapped) in taus.items()}
+    real = {m: [p for p in swapped if comp.is_separated(*p, dim, m)] for m, (*_, swapped) in taus.items()}
     section.blocks += [Heading("Does the ranking hold?", 3), Para(TAU_HELP), Table(
         ["metric", "from epoch", "to epoch", "models", "Kendall's tau", "swapped pairs", "real swaps"],
         [[m, str(a), str(b), str(n), f"{t:.2f}", str(len(sw)),

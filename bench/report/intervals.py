@@ -3,9 +3,8 @@
 Why one shared resampling plan: comparing two models is only tight when both are scored on the
 *same* resampled test images (a paired bootstrap). Every statistic here is computed from
 multinomial weights drawn once per test-set length and shared by every model, metric and seed,
-so any two models' replicates can be subtracted. With several training seeds the seeds are
-resampled too (a two-level bootstrap: seeds, then images), so seed-to-seed variation is in the
-interval; with one seed it covers the test sample only, and the report says so.
+so any two models' replicates can be subtracted. The seeds are handled by small-sample
+inference on top of these replicates (`bench.report.seed_stats`).
 
 Why not `scipy.stats.bootstrap`: it draws new resamples on every call, so it cannot share one
 plan across 13 models x 40 metrics (what pairing needs), nor resample seeds and images together.
@@ -13,9 +12,9 @@ The percentile interval it would give on one sample is what `interval` computes 
 bootstrap's bias correction, see `_centred`); the tests check it against scipy (the binomial
 interval of an accuracy, and `scipy.stats.bootstrap` itself).
 
-    plan = Resampler(n_seeds=3)
-    combined, per_seed = plan.replicates("mean", [{"values": correct_s0}, {"values": correct_s1}])
-    low, high = interval(combined)
+    plan = Resampler()
+    reps = plan.seed_replicates("mean", {"values": correct_s0, "value": correct_s0.mean()})
+    low, high = interval(reps)
 """
 from __future__ import annotations
 
@@ -32,11 +31,12 @@ PLAN_SEED = 2_024
 
 class Resampler:
     """Bootstrap weights shared by every model of a run: `image_weights(n)` is a (N_BOOT, n)
-    matrix of multinomial counts over n test images (each row sums to n), `seed_weights` the
-    same over the grid's seeds. Deterministic: the report is rebuilt byte for byte."""
+    matrix of multinomial counts over n test images (each row sums to n). Deterministic: the
+    report is rebuilt byte for byte. The seeds are not resampled: with a handful of them a
+    bootstrap is no 95% procedure, so `bench.report.seed_stats` adds their variance instead."""
 
-    def __init__(self, n_seeds: int, n_boot: int = N_BOOT, seed: int = PLAN_SEED):
-        self.n_seeds, self.n_boot, self.seed = n_seeds, n_boot, seed
+    def __init__(self, n_boot: int = N_BOOT, seed: int = PLAN_SEED):
+        self.n_boot, self.seed = n_boot, seed
         self._weights = lru_cache(maxsize=8)(self._draw)
         self._tables: dict[bytes, np.ndarray] = {}  # k-means' four scores share one clustering
 
@@ -47,26 +47,11 @@ class Resampler:
     def image_weights(self, n: int) -> np.ndarray:
         return self._weights(n, 1)
 
-    def seed_weights(self) -> np.ndarray:
-        return self._weights(self.n_seeds, 0)
-
-    def replicates(self, kind: str, per_seed: list) -> tuple[np.ndarray, np.ndarray] | None:
-        """Bootstrap replicates of one model's metric: (over seeds and images (B,), per seed
-        over images only (B, seeds present)), or None when it has no interval.
-
-        `per_seed` has one entry per seed of the grid (None: no result for it): for kind
-        "mean", "clusters" or "auroc" a dict with the outcome array under "values" (and
-        "labels", "score", and the metric's "value" for the bias correction); for kind "" the
-        metric's value, which only the seeds can vary."""
-        seeds = [i for i, s in enumerate(per_seed) if s is not None]
-        if not seeds or (kind == "" and self.n_seeds < 2):
-            return None
-        stats = np.stack([self._centred(kind, per_seed[i]) for i in seeds], axis=1)  # (B, k)
-        if self.n_seeds < 2:
-            return stats[:, 0], stats
-        w = self.seed_weights()[:, seeds]
-        with np.errstate(invalid="ignore", divide="ignore"):  # no present seed drawn: NaN
-            return (stats * w).sum(axis=1) / w.sum(axis=1), stats
+    def seed_replicates(self, kind: str, outcome: dict) -> np.ndarray:
+        """(B,) bootstrap replicates of one seed's metric over the test images. `outcome` holds
+        the per-image array under "values" (and "labels", "score", and the metric's "value"
+        for the bias correction), by the metric's interval kind: "mean", "clusters", "auroc"."""
+        return self._centred(kind, outcome)
 
     def _centred(self, kind: str, outcome) -> np.ndarray:
         """One seed's replicates, shifted so that their mean is the seed's own value (when it is
@@ -109,12 +94,6 @@ def interval(replicates: np.ndarray, level: float = LEVEL) -> tuple[float, float
     tail = 100 * (1 - level) / 2
     low, high = np.nanpercentile(replicates, [tail, 100 - tail])
     return float(low), float(high)
-
-
-def separated(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> bool:
-    """Whether the paired difference a - b has a `level` interval that excludes 0."""
-    low, high = interval(a - b, level)
-    return low > 0 or high < 0
 
 
 # ----------------------------------------------------------------- clustering under weights

@@ -30,8 +30,10 @@ class Cell:
     best: bool
     ci_low: float = math.nan
     ci_high: float = math.nan
-    rank: int = 0
+    rank: float = 0.0                # by mean value among the column's models (ties averaged)
     diagnostic: bool = False
+    rank_low: float = math.nan       # its 95% interval over replicates of images and seeds
+    rank_high: float = math.nan
 
     @property
     def has_interval(self) -> bool:
@@ -62,9 +64,23 @@ class Leaderboard:
         return f"{metric} {'↑' if self.higher_is_better[metric] else '↓'}"
 
     def rank(self, key: tuple[str, int], metrics: list[str]) -> float | None:
-        """Mean rank (with ties) over `metrics` that are not diagnostics; None if it has none."""
-        ranks = [c.rank for m in metrics if (c := self.cells[key].get(m)) and not c.diagnostic]
-        return float(np.mean(ranks)) if ranks else None
+        """Mean rank over `metrics` (diagnostics aside); None unless the model has every one of
+        them that any model has: a model without a reconstruction is listed apart, never
+        ranked on fewer metrics than the others."""
+        wanted = [m for m in metrics if not self.diagnostic(m)
+                  and any(m in cells for k, cells in self.cells.items() if k[1] == key[1])]
+        ranks = [c.rank for m in wanted if (c := self.cells[key].get(m))]
+        return float(np.mean(ranks)) if ranks and len(ranks) == len(wanted) else None
+
+    def saturated(self, metric: str, dim: int, ceiling: float = 0.995) -> bool:
+        """A score bounded by 1 (an AUROC, an accuracy) whose best model is at the ceiling:
+        too easy to tell models apart, so no verdict and no rank rests on it."""
+        means = [c[metric].mean for k, c in self.cells.items() if k[1] == dim and metric in c]
+        return (bool(means) and self.higher_is_better.get(metric, False)
+                and 0 <= min(means) and max(means) <= 1 and max(means) >= ceiling)
+
+    def diagnostic(self, metric: str) -> bool:
+        return any(c[metric].diagnostic for c in self.cells.values() if metric in c)
 
 
 def leaderboard(summary: pd.DataFrame, cards: Cards, model_order: list[str] | None = None) -> Leaderboard:
@@ -85,7 +101,8 @@ def leaderboard(summary: pd.DataFrame, cards: Cards, model_order: list[str] | No
         key = (r.model, int(r.latent_dim))
         cells.setdefault(key, {})[r.metric] = Cell(
             float(r.mean), float(r.std), int(r.n_seeds), bool(r.best), float(r.ci_low),
-            float(r.ci_high), int(r.rank), bool(r.diagnostic))
+            float(r.ci_high), float(r.rank), bool(r.diagnostic), float(r.rank_low),
+            float(r.rank_high))
         n_seeds[key] = max(n_seeds.get(key, 0), int(r.n_seeds))
     return Leaderboard(rows, metrics, {m: specs[m].higher_is_better for m in metrics},
                        {m: specs[m].group for m in metrics}, cells, n_seeds,

@@ -44,9 +44,13 @@ def task_sections(out: Path, board: Leaderboard, cards: Cards, inputs: FigureInp
         if "generation" in evaluators and (judge := judge_summary(out, manifest)):
             blocks.append(Para(judge))
         if metrics:
-            blocks.append(Para("Ranked on this table's own metrics (diagnostics excluded); bold: "
-                               "the best and every model tied with it."))
-            blocks.append(board_table(board, metrics, f"task-{task.replace(' ', '-')}"))
+            dim = board.rows[0][1] if board.rows else 0
+            jobs = [m for m in metrics if cards.spec(m).verdict and not board.saturated(m, dim)]
+            jobs = jobs or [m for m in metrics if not board.saturated(m, dim)] or metrics
+            blocks.append(Para(f"Ranked on one metric per job ({', '.join(jobs)}), not on "
+                               "redundant variants of one measurement; bold: every model that no "
+                               "other model is separably better than."))
+            blocks.append(board_table(board, metrics, f"task-{task.replace(' ', '-')}", rank_on=jobs))
         captions = {f["path"]: f["caption"] for e in evaluators for f in cards.cards[e].get("figures", [])}
         for path, png in drawn.items():
             if png is not None:

@@ -20,11 +20,18 @@ def verdict(board: Leaderboard, comp: Comparison, cards: Cards, baselines: set[s
     dim = board.rows[0][1]
     keys = [k for k in board.rows if k[1] == dim]
     lines = []
+    saturated = []
     for metric in board.metrics:
         spec = cards.spec(metric)
-        if spec.verdict:
+        if spec.verdict and board.saturated(metric, dim):
+            saturated.append(metric)
+        elif spec.verdict:
             lines.append(_job_line(spec.verdict, metric, board, comp, keys, baselines))
-    return lines + _limits(board, comp, dim, len(board.rows) != len(keys))
+    limits = _limits(board, comp, dim, len(board.rows) != len(keys))
+    if saturated:
+        limits.append("No verdict where the best model is at the ceiling (nothing left to "
+                      f"resolve): {', '.join(saturated)}.")
+    return lines + limits
 
 
 def _fmt(value: float) -> str:
@@ -46,15 +53,18 @@ def _job_line(job: str, metric: str, board: Leaderboard, comp: Comparison, keys,
         c = cells[m]
         return _fmt(c.mean) + (f" [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]" if c.has_interval else "")
 
+    n_seeds = len(comp.seeds)
     if not cells[top].has_interval:
-        head = f"{top} {value(top)} (no interval: ranked by value alone)"
+        head = (f"{top} leads with {value(top)}; not separable with {n_seeds} seed"
+                f"{'s' if n_seeds > 1 else ''} (no interval)")
     elif len(winners) == len(cells):
         return (f"{job} ({metric} {arrow}): no model is separable from the others "
                 f"(best value {top} {value(top)}).")
     elif len(winners) == 1:
-        head = f"{top} {value(top)}, separably better than every other model"
+        head = f"{top} {value(top)}, separably better than every other model (Holm-corrected)"
     else:
-        head = f"{top} {value(top)}, tied with {', '.join(winners[1:])}"
+        head = (f"{top} leads with {value(top)}; not separable with {n_seeds} seed"
+                f"{'s' if n_seeds > 1 else ''} from {', '.join(winners[1:])}")
     line = f"{job} ({metric} {arrow}): {head}."
     learned = [m for m in ordered if m not in baselines]
     base = [m for m in ordered if m in baselines]
@@ -78,16 +88,19 @@ def _limits(board: Leaderboard, comp: Comparison, dim: int, several_dims: bool) 
     lines = []
     if len(seeds) < 2:
         lines.append("What this run cannot tell: it trained one seed per model, so the intervals "
-                     "cover the test images only; seed-to-seed variation is not in them (run "
-                     "with --seeds 0,1,2 to include it).")
+                     "cover the test images only; the seeds and the evaluators' own randomness "
+                     "(k-means starts, UMAP layouts, the few-label draws) are not in them (run "
+                     "with --seeds 0,1,2,3,4 to include them).")
     else:
-        lines.append(f"Intervals resample the {len(seeds)} training seeds and the test images "
-                     "together (95%, paired between models).")
+        lines.append(f"Intervals combine the {len(seeds)} training seeds (Student's t on "
+                     f"{len(seeds) - 1} degree{'s' if len(seeds) > 2 else ''} of freedom) with the test images (a paired "
+                     "bootstrap); separations are paired tests, Holm-corrected over each column's "
+                     "pairs.")
     no_interval = [m for m in board.metrics
                    if not any(board.cells[k].get(m) and board.cells[k][m].has_interval
                               for k in board.rows)]
     if no_interval:
-        lines.append("Without an interval (ranked by value; read small differences as ties): "
+        lines.append("Without an interval (nothing is separable on them in this run): "
                      + ", ".join(no_interval) + ".")
     if several_dims:
         lines.append(f"The verdict compares models at latent size {dim}; the tables show every size.")

@@ -1,0 +1,113 @@
+"""Is a 95% interval a 95% interval, and is "separably better" wrong at most 5% of the time?
+
+Why a tool: a benchmark's statistics are claims too. This checks the report's own code
+(`bench.report.intervals` for the images, `bench.report.seed_stats` for the seeds and Holm)
+on data whose truth is known, and on an A/A pair of real models that are the same model:
+
+    python -m bench.tools.calibration simulate [--reps 1000]   # synthetic outcomes, S = 3, 5, 10
+    python -m bench.tools.calibration aa reports/aa            # a results directory with an A/A pair
+
+Simulation: per-image outcomes y[m, s, i] = mu_m + u[m, s] + e[i] + eps[m, s, i], where the
+test images are a fresh sample each repetition (e: image difficulty shared by every model and
+seed; eps: how a model's seed does on that image), u is the seed's effect (training and the
+evaluators' randomness) and mu_m the truth. It reports how often the interval of a model covers
+mu_m, how often two equal models are separated (one comparison), and how often any of 10 pairs of
+5 equal models is separated after Holm's correction (family-wise).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bench.report.intervals import Resampler
+from bench.report.seed_stats import LEVEL, estimate, holm
+
+SEED_COUNTS = (3, 5, 10)
+# the seeds' share of a model's variance, from image-dominated to seed-dominated (the image
+# noise per image is 0.1, shared and own, over 1,000 images)
+SEED_SDS = (0.003, 0.01, 0.03)
+
+
+def simulate(n_seeds: int, reps: int, n_images: int = 1_000, models: int = 5, seed_sd: float = 0.01,
+             image_sd: float = 0.1, shared_sd: float = 0.1, rng_seed: int = 0) -> dict:
+    """Coverage and false separations of the report's procedure on `models` equal models."""
+    rng = np.random.default_rng([rng_seed, n_seeds])
+    plan = Resampler()
+    covered, pair_false, family_false = 0, 0, 0
+    for _ in range(reps):
+        shared = rng.normal(0, shared_sd, n_images)                      # the test sample
+        per_model = []
+        for _m in range(models):
+            u = rng.normal(0, seed_sd, n_seeds)
+            y = u[:, None] + shared[None] + rng.normal(0, image_sd, (n_seeds, n_images))
+            values = y.mean(axis=1)
+            images = np.stack([plan.seed_replicates("mean", {"values": row, "value": row.mean()})
+                               for row in y], axis=1)
+            per_model.append((values, images))
+        low, high = estimate(*per_model[0]).interval()
+        covered += low <= 0.0 <= high                                   # every mu_m is 0
+        p = [estimate(per_model[i][0] - per_model[j][0], per_model[i][1] - per_model[j][1]).p_value()
+             for i in range(models) for j in range(i + 1, models)]
+        pair_false += p[0] < 1 - LEVEL
+        family_false += bool((holm(p) < 1 - LEVEL).any())
+    return {"seeds": n_seeds, "reps": reps, "coverage": float(covered) / reps,
+            "false_separation": pair_false / reps, "family_wise_false_separation": family_false / reps}
+
+
+def aa_separations(out: Path, a: str, b: str) -> dict:
+    """How many of the pair's metrics the report separates, from a results directory."""
+    from bench.cards import Cards
+    from bench.report.comparison import compare
+    from bench.store.run_record import collect_results, read_run_manifest, run_cells
+
+    manifest = read_run_manifest(out)
+    cells = run_cells(out, manifest)
+    results, _ = collect_results(cells, manifest.evaluators)
+    comp = compare(cells, results, Cards(manifest.evaluator_cards))
+    dims = sorted({int(d) for d in results["latent_dim"]})
+    metrics = sorted(m for m in set(results["metric"])
+                     if not Cards(manifest.evaluator_cards).spec(m).diagnostic)
+    separated = [m for m in metrics for d in dims if comp.is_separated(a, b, d, m)]
+    return {"pair": [a, b], "seeds": comp.seeds, "metrics": len(metrics) * len(dims),
+            "separated": separated, "share": len(separated) / max(1, len(metrics) * len(dims))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tools.calibration", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate")
+    sim.add_argument("--reps", type=int, default=1_000)
+    sim.add_argument("--json", type=Path, help="also write the figures here")
+    aa = sub.add_parser("aa")
+    aa.add_argument("out", type=Path)
+    aa.add_argument("--pair", default="dense_ae,dense_ae_twin")
+    aa.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "simulate":
+        rows = [{"seed_sd": sd, **simulate(s, args.reps, seed_sd=sd)} for sd in SEED_SDS
+                for s in SEED_COUNTS]
+        print(f"{'seed sd':>7} {'seeds':>5} {'coverage':>9} {'false sep.':>11} {'family-wise':>12}"
+              f"   ({args.reps} runs each)")
+        for r in rows:
+            print(f"{r['seed_sd']:>7} {r['seeds']:>5} {r['coverage']:>9.3f} {r['false_separation']:>11.3f} "
+                  f"{r['family_wise_false_separation']:>12.3f}")
+        result = {"command": f"python -m bench.tools.calibration simulate --reps {args.reps} "
+                             f"--json {args.json}", "rows": rows}
+    else:
+        result = aa_separations(args.out, *args.pair.split(","))
+        result["command"] = f"python -m bench.tools.calibration aa {args.out} --pair {args.pair}"
+        print(f"A/A pair {' vs '.join(result['pair'])}, seeds {result['seeds']}: separated on "
+              f"{len(result['separated'])} of {result['metrics']} metrics ({result['share']:.1%})"
+              + (f": {', '.join(result['separated'])}" if result["separated"] else ""))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
