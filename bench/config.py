@@ -80,6 +80,7 @@ class RunConfig:
     workers: int | str = 1   # or "auto": one per CPU core (at most one per cell), 1 on CUDA
     executor: str = "local"  # or "ray": every cell a Ray task (bench.run.ray_executor)
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
+    against: str | None = None  # a published reference run: train only the named models (run/against.py)
 
     @classmethod
     def of(cls, **values) -> "RunConfig":

@@ -68,6 +68,10 @@ OPTIONS = [
            "training precision: mixed (bfloat16 autocast on CPU, float16 with gradient scaling "
            "on CUDA), float32, or auto (default): mixed on a CPU with native bfloat16 "
            "(AVX512-BF16 or AMX), float32 elsewhere", choices=PRECISIONS),
+    Option("against", "--against", "str",
+           "a published reference run (e.g. reports/example): train and evaluate only the models "
+           "--models names, under the reference's protocol, and report them with its models",
+           metavar="DIR"),
     Option("out", "--out", "str", "results directory (default reports/<run-name>)"),
     Option("data_root", "--data-root", "str", "data cache (default $AEBENCH_DATA or ~/.cache/aebench)"),
     Option("force", "--force", "bool", "recompute cells even if finished", in_toml=False),

@@ -21,6 +21,8 @@ from bench.data.datasets import DATASETS, ImageData, load_dataset, to_float
 from bench.evaluators import EVALUATORS, Evaluator
 from bench.model_api import model_fingerprint
 from bench.plugins import load_all_evaluators, load_all_models, plugin_files_for
+from bench.judge import judge_name
+from bench.run.against import check, import_cells, read_reference, with_protocol
 from bench.run.cell import CellReport, cell_line, execute_cell
 from bench.progress import RunProgress
 from bench.run.provenance import environment, model_card, run_cost
@@ -85,12 +87,17 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     from bench.report.build import build_report  # the report needs no torch; import it late anyway
 
     wall_start = time.perf_counter()
+    ref = read_reference(cfg.against) if cfg.against else None
+    if ref is not None:  # the reference's protocol: its seeds, sizes, evaluators and training
+        cfg = with_protocol(cfg, ref)
     models, evaluators = resolve(cfg)
     device = pick_device(cfg.device)  # a missing CUDA is a usage error, found before any write
     if cfg.executor == "ray":
         from bench.run.ray_executor import require_ray
         require_ray()  # missing Ray is a usage error, found before anything is written
     out = Path(out or cfg.out or Path("reports") / cfg.run_name)
+    if ref is not None and out.resolve() == ref.root.resolve():
+        raise ConfigError(f"--out {out} is the reference itself; give a new --out")
     check_out_dir(out)
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -104,18 +111,22 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     amp = mixed_precision(cfg.train.precision, device)
     cells = [cfg.cell(m, s, d, mixed=amp, code=code[m], training_version=TRAINING_VERSION)
              for d in cfg.latent_dims for m in models for s in cfg.seeds]
+    if ref is not None:  # refused, before anything is written, unless it pairs image by image
+        check(ref, models, cells, data, evaluators, judge_name(data))
     outcome = RunOutcome(out, len(cells))
     log.info("run %s: %d cells on %s (%d train / %d test images), results in %s",
              cfg.run_name, len(cells), device, len(data.x_train), len(data.x_test), out)
     manifest = RunManifest(
-        config=cfg.to_dict(), cells=[c.to_dict() for c in cells],
+        config=cfg.to_dict(), cells=[c.to_dict() for c in (ref.cells if ref else []) + cells],
         evaluators={e.name: e.version for e in evaluators},
         evaluator_cards={e.name: e.card() for e in sorted(evaluators, key=lambda e: (e.order, e.name))},
-        models={m: model_card(m) for m in models},
+        models={**(ref.manifest.models if ref else {}), **{m: model_card(m) for m in models}},
         data={"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test),
-              "input_shape": list(data.input_shape)},
+              "input_shape": list(data.input_shape), "test_sha256": data.test_sha256},
         environment=environment(device, amp), timings=timings)
     manifest.write(out)
+    if ref is not None:
+        import_cells(ref, out)
     workers = effective_workers(cfg.workers, len(cells), device.type == "cpu")
     beside = cfg.executor == "local" and workers > 1
     shared, judge_thread = shared_inputs(cfg, out, data, device, evaluators, timings, beside)

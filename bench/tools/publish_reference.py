@@ -1,0 +1,39 @@
+"""Publish a results directory as a reference run (`bench.store.reference`): what a new model is
+compared with by `run_all.py --models my_ae --against DIR`.
+
+    python -m bench.tools.publish_reference /work/ref5/out reports/example
+
+It records the test set's SHA-256 (from the dataset the run names), leaves out weights and
+codes, re-signs the records, rebuilds the report from the published files alone (so what is
+committed is what a reader regenerates) and prints the bytes kept by kind.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.data.datasets import load_dataset
+from bench.report.build import build_report
+from bench.store.reference import export_reference
+from bench.store.run_record import read_run_manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tools.publish_reference", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("src", type=Path, help="a finished results directory")
+    parser.add_argument("dst", type=Path, help="a new directory for the reference")
+    args = parser.parse_args(argv)
+    config = read_run_manifest(args.src).config
+    data = load_dataset(config["datasets"][0], config.get("data_root")).limited(config.get("limit"))
+    sizes = export_reference(args.src, args.dst, data.test_sha256)
+    build_report(args.dst)
+    total = sum(p.stat().st_size for p in args.dst.rglob("*") if p.is_file())
+    print(f"{args.dst}: {total / 1e6:.1f} MB in all; cells: "
+          + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sorted(sizes.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

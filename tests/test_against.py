@@ -1,0 +1,72 @@
+"""A new model compared with a published reference run (`--against`, issue #33): the reference
+keeps its outcomes, the comparison trains only the new model, and its report equals a report of
+one run over every model; a different protocol or a damaged reference is refused, by name."""
+import json
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.store.reference import export_reference
+
+GRID = ["--dataset", "digits", "--epochs", "2", "--latent-dim", "8", "--seeds", "0,1",
+        "--evaluators", "reconstruction,kmeans,probe,denoising", "-q"]
+
+
+def table(path, name):
+    frame = pd.read_csv(path / name)
+    return frame.sort_values(list(frame.columns[:5])).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("against")
+    assert main(GRID + ["--models", "dense_ae,pca", "--out", str(root / "run")]) == 0
+    export_reference(root / "run", root / "ref")
+    assert main(GRID + ["--models", "dense_ae,pca,vae", "--out", str(root / "all")]) == 0
+    return root
+
+
+def test_the_reference_keeps_outcomes_and_records_but_no_weights_or_codes(runs):
+    ref = runs / "ref"
+    assert not list(ref.rglob("model.pt")) and not list(ref.rglob("embeddings.npz"))
+    assert len(list(ref.glob("cells/*/outcomes_probe.npz"))) == 4
+    train = json.loads(next(ref.glob("cells/dense_ae*/train.json")).read_text())
+    assert set(train["files"]) == {"history.csv", "checkpoints.json"}
+
+
+def test_a_new_model_against_the_reference_reports_as_if_all_had_run_together(runs):
+    out = runs / "new"
+    # the protocol comes from the reference: its seeds and evaluators, whatever is given here
+    assert main(["--models", "vae", "--against", str(runs / "ref"), "--seeds", "7", "--epochs", "2",
+                 "--dataset", "digits", "--out", str(out), "-q"]) == 0
+    trained = {p.parent.name.split("-")[0] for p in out.glob("cells/*/model.pt")}
+    assert trained == {"vae"}, "only the new model is trained"
+    pd.testing.assert_frame_equal(table(out, "results.csv"), table(runs / "all", "results.csv"))
+    pd.testing.assert_frame_equal(table(out, "summary.csv"), table(runs / "all", "summary.csv"))
+
+
+def test_a_different_protocol_is_refused_before_anything_is_written(runs, tmp_path, capsys):
+    out = tmp_path / "x"
+    assert main(["--models", "pca", "--against", str(runs / "ref"), "--out", str(out), "-q"]) == 2
+    assert "pca is already in the reference" in capsys.readouterr().err
+    assert main(["--models", "vae", "--against", str(runs / "ref"), "--lr", "0.002",
+                 "--out", str(out), "-q"]) == 2
+    assert "the training spec differs: lr 0.001 there, 0.002 here" in capsys.readouterr().err
+    assert main(["--models", "vae", "--against", str(runs / "ref"), "--dataset", "digits",
+                 "--limit", "200", "--out", str(out), "-q"]) == 2
+    assert not out.exists()
+
+
+def test_a_damaged_reference_file_is_named_and_never_used(runs, tmp_path, capsys):
+    import shutil
+
+    ref = tmp_path / "ref"
+    shutil.copytree(runs / "ref", ref)
+    victim = next(ref.glob("cells/pca*/outcomes_probe.npz"))
+    victim.write_bytes(victim.read_bytes()[:-10] + b"0123456789")
+    assert main(["--models", "vae", "--against", str(ref), "--dataset", "digits", "--epochs", "2",
+                 "--out", str(tmp_path / "x"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "outcomes_probe.npz does not match its SHA-256" in err and victim.parent.name in err
+    assert not (tmp_path / "x").exists()
