@@ -13,7 +13,7 @@ from dataclasses import KW_ONLY, dataclass, fields
 
 INTERVALS = ("", "mean", "clusters", "auroc")
 CLUSTER_SCORES = ("purity", "acc", "nmi", "ari")  # bench.report.intervals scores each
-UNITS = ("image", "pair", "sample")
+UNITS = ("image", "subset", "pair", "sample")
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class MetricSpec:
       "auroc"    the per-image values are anomaly scores of normal then outlier images
       ""         none (the help says why)
     unit: what one outcome of a "mean" metric is: a test image (their count must equal the test
-      set's, so outcomes pair across models), a pair of test images (interpolation), or a
+      set's, so outcomes pair across models), an image of a fixed subset of the test set, the
+      same for every model (UMAP's 5,000), a pair of test images (interpolation), or a
       generated sample (independent across models: resampled, not paired).
     """
     name: str

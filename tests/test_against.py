@@ -51,10 +51,11 @@ def test_a_different_protocol_is_refused_before_anything_is_written(runs, tmp_pa
     assert main(["--models", "pca", "--against", str(runs / "ref"), "--out", str(out), "-q"]) == 2
     assert "pca is already in the reference" in capsys.readouterr().err
     assert main(["--models", "vae", "--against", str(runs / "ref"), "--lr", "0.002",
-                 "--out", str(out), "-q"]) == 2
+                 "--dataset", "digits", "--epochs", "2", "--out", str(out), "-q"]) == 2
     assert "the training spec differs: lr 0.001 there, 0.002 here" in capsys.readouterr().err
     assert main(["--models", "vae", "--against", str(runs / "ref"), "--dataset", "digits",
-                 "--limit", "200", "--out", str(out), "-q"]) == 2
+                 "--epochs", "2", "--limit", "200", "--out", str(out), "-q"]) == 2
+    assert "the test set differs" in capsys.readouterr().err
     assert not out.exists()
 
 

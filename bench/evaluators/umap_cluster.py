@@ -64,12 +64,12 @@ class UMAPCluster(Evaluator):
         MetricSpec("umap_cluster_acc", higher_is_better=True, help="N2D: a 10-component Gaussian mixture on a 10-D UMAP "
                    "of 5,000 test codes (stratified, the same for every model), Hungarian accuracy, "
                    f"mean of {N_REPEATS} UMAP + mixture seeds", group="clustering",
-                   verdict="clustering through UMAP", interval="clusters", score="acc"),
+                   verdict="clustering through UMAP", interval="clusters", score="acc", unit="subset"),
         MetricSpec("umap_cluster_nmi", higher_is_better=True, help="the same clusters' normalised mutual information "
-                   "with the digits", group="clustering", interval="clusters", score="nmi"),
+                   "with the digits", group="clustering", interval="clusters", score="nmi", unit="subset"),
         MetricSpec("umap_cluster_kmeans_acc", higher_is_better=True, help="k-means on the same 5,000 codes, for a "
                    "like-with-like comparison with umap_cluster_acc", group="clustering",
-                   interval="clusters", score="acc"),
+                   interval="clusters", score="acc", unit="subset"),
         MetricSpec("umap_cluster_acc_seed_sd", higher_is_better=False, help=f"standard deviation of umap_cluster_acc "
                    f"over its {N_REPEATS} UMAP + mixture seeds (how much one seed can mislead)",
                    group="diagnostics", diagnostic=True),
