@@ -13,7 +13,7 @@ with a 95% interval from replicates that redraw the test images and the seeds, s
 gets a wide rank interval instead of escaping a low rank. A metric without any uncertainty
 estimate (one seed and no per-image outcomes, e.g. a Fréchet distance) separates nothing.
 
-    comp = compare(cells, results, Cards(manifest.evaluator_cards), n_seeds=len(seeds))
+    comp = compare(cells, results, Cards(manifest.evaluator_cards))
     comp.summary   # one row per (model, latent_dim, metric): mean, ci_low, ci_high, best, rank
 """
 from __future__ import annotations

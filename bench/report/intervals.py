@@ -9,7 +9,7 @@ inference on top of these replicates (`bench.report.seed_stats`).
 Why not `scipy.stats.bootstrap`: it draws new resamples on every call, so it cannot share one
 plan across 13 models x 40 metrics (what pairing needs), nor resample seeds and images together.
 The percentile interval it would give on one sample is what `interval` computes (after the
-bootstrap's bias correction, see `_centred`); the tests check it against scipy (the binomial
+bootstrap's bias correction, see `seed_replicates`); the tests check it against scipy (the binomial
 interval of an accuracy, and `scipy.stats.bootstrap` itself).
 
     plan = Resampler()
@@ -48,25 +48,21 @@ class Resampler:
         return self._weights(n, 1)
 
     def seed_replicates(self, kind: str, outcome: dict) -> np.ndarray:
-        """(B,) bootstrap replicates of one seed's metric over the test images. `outcome` holds
-        the per-image array under "values" (and "labels", "score", and the metric's "value"
-        for the bias correction), by the metric's interval kind: "mean", "clusters", "auroc"."""
-        return self._centred(kind, outcome)
+        """(B,) bootstrap replicates of one seed's metric over the test images, by the metric's
+        interval kind ("mean", "clusters", "auroc"). `outcome` holds the per-image array under
+        "values" (and "labels", "score", and the metric's "value").
 
-    def _centred(self, kind: str, outcome) -> np.ndarray:
-        """One seed's replicates, shifted so that their mean is the seed's own value (when it is
-        given): the bootstrap's bias correction. Resampling images with replacement inflates the
+        With "value" given, the replicates are shifted so that their mean is the seed's own
+        value: the bootstrap's bias correction. Resampling images with replacement inflates the
         clustering scores of a poor clustering (duplicated images make its clusters look purer:
         NMI 0.12 scored 0.13-0.20 on 297 digits), which would put the value outside its own
         percentile interval; a mean has no such bias, and the shift is ~0 there."""
-        reps = self._per_seed(kind, outcome)
-        if isinstance(outcome, dict) and "value" in outcome:
+        reps = self._resampled(kind, outcome)
+        if "value" in outcome:
             reps = reps - (np.nanmean(reps) - outcome["value"])
         return reps
 
-    def _per_seed(self, kind: str, outcome) -> np.ndarray:
-        if kind == "":
-            return np.full(self.n_boot, float(outcome))
+    def _resampled(self, kind: str, outcome: dict) -> np.ndarray:
         values = np.asarray(outcome["values"])
         if kind == "mean":  # float32: the weights are small integers, the sums need no more
             w = self.image_weights(values.shape[-1])

@@ -31,7 +31,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import stats
 
-LEVEL = 0.95
+from bench.report.intervals import LEVEL, interval
+
 N_PIVOT, PIVOT_SEED = 40_000, 31_337
 
 
@@ -57,15 +58,20 @@ class Estimate:
         k = self.n_seeds - 1
         return z * np.sqrt(self.seed_var * k / chi2 + self.image_var)
 
+    @property
+    def _exact_df(self) -> float | None:
+        """Degrees of freedom when one source of noise is absent: Student's t on S - 1 (no
+        image part) or the normal (no seed part); None when both are there (the pivot)."""
+        if self.image_var == 0:
+            return self.n_seeds - 1
+        return np.inf if self.seed_var == 0 else None
+
     def interval(self, level: float = LEVEL) -> tuple[float, float]:
         if not self.testable:
             return np.nan, np.nan
-        tail = 100 * (1 - level) / 2
         if self.n_seeds < 2:  # the images alone: their percentile interval
-            low, high = np.nanpercentile(self.replicates, [tail, 100 - tail])
-            return float(low), float(high)
-        if self.image_var == 0 or self.seed_var == 0:  # exactly Student's t, or the normal
-            df = self.n_seeds - 1 if self.image_var == 0 else np.inf
+            return interval(self.replicates, level)
+        if (df := self._exact_df) is not None:
             half = stats.t.ppf(0.5 + level / 2, df) * np.sqrt(self.seed_var + self.image_var)
         else:
             half = float(np.percentile(np.abs(self._pivot()), 100 * level))
@@ -77,13 +83,11 @@ class Estimate:
             return np.nan
         if self.n_seeds < 2:
             reps = self.replicates[np.isfinite(self.replicates)]
-            tail = min((reps <= 0).mean(), (reps >= 0).mean())
-            return float(min(1.0, 2 * tail))
+            return float(min(1.0, 2 * min((reps <= 0).mean(), (reps >= 0).mean())))
         se = np.sqrt(self.seed_var + self.image_var)
         if se == 0:
             return 1.0 if self.mean == 0 else 0.0
-        if self.image_var == 0 or self.seed_var == 0:
-            df = self.n_seeds - 1 if self.image_var == 0 else np.inf
+        if (df := self._exact_df) is not None:
             return float(2 * stats.t.sf(abs(self.mean) / se, df))
         pivot = np.abs(self._pivot())
         return float((np.sum(pivot >= abs(self.mean)) + 1) / (len(pivot) + 1))
