@@ -129,7 +129,7 @@ def test_frechet_reference_and_floor_are_disjoint_held_out_halves():
 # 8. Metrics that barely separate models show intervals, and the verdict calls no winner then
 def test_the_verdict_calls_a_tie_when_nothing_separates():
     from bench.report.comparison import Comparison
-    from bench.report.verdict import verdict
+    from bench.report.verdict import jobs, limits
 
     cells = {(m, 8): {"interp_confidence": Cell(v, 0, 1, True, v - 0.03, v + 0.03, rank=1)}
              for m, v in [("a", 0.91), ("b", 0.90), ("pca", 0.89)]}
@@ -137,6 +137,7 @@ def test_the_verdict_calls_a_tie_when_nothing_separates():
                         {"interp_confidence": "generation"}, cells, {k: 1 for k in cells}, [])
     cards = Cards({"interpolation": {"metrics": [{"name": "interp_confidence", "higher_is_better": True,
                                                   "help": "", "verdict": "interpolation"}]}})
-    lines = verdict(board, Comparison(pd.DataFrame(), pd.DataFrame(), {}, [0]), cards, {"pca"})
-    assert "no model is separable from the others" in lines[0]
-    assert "seed-to-seed variation is not included" in " ".join(lines) or "one seed" in " ".join(lines)
+    comp = Comparison(pd.DataFrame(), pd.DataFrame(), {}, [0])
+    rows = jobs(board, comp, cards, {"pca"})
+    assert rows[0].leader == "a" and rows[0].tells == "no model is separable from the others"
+    assert "one seed" in " ".join(limits(board, comp, cards))

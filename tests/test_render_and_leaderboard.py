@@ -111,3 +111,53 @@ def test_the_leaderboard_orders_columns_by_the_cards_and_rows_by_size_then_run_o
 def test_a_cell_without_an_interval_shows_its_mean_alone():
     assert Cell(0.5, 0.0, 1, False).text() == "0.5000" and Cell(0.5, 0.0, 1, False).interval_text() == ""
     assert Cell(0.5, 0.0, 1, False, ci_low=0.4, ci_high=0.7).text(2) == "0.50 ± 0.15"
+
+
+VERDICT_CARDS = Cards({
+    "reconstruction": {"order": 10, "metrics": [
+        {"name": "recon_mse", "higher_is_better": False, "help": "", "group": "reconstruction",
+         "headline": True, "verdict": "reconstruction"}]},
+    "probe": {"order": 30, "metrics": [
+        {"name": "probe_acc", "higher_is_better": True, "help": "", "group": "probing",
+         "headline": True, "verdict": "linear probe"},
+        {"name": "ood_auroc", "higher_is_better": True, "help": "", "group": "anomaly",
+         "verdict": "anomaly"}]},
+})
+
+
+def test_the_overview_shows_who_is_good_at_what_in_headline_rank_order():
+    """(#33) Models x jobs: rank with its interval, bold where nothing is separably better,
+    shaded in HTML; a saturated job is left out; rows by headline rank."""
+    from bench.report.overview import overview
+    rows = []
+    for model, mse, acc, auroc in [("a", 0.02, 0.95, 0.999), ("b", 0.01, 0.90, 0.998), ("c", 0.03, 0.80, 0.997)]:
+        rows += [summary_row(model, 8, "recon_mse", mse, rank=0), summary_row(model, 8, "probe_acc", acc, rank=0),
+                 summary_row(model, 8, "ood_auroc", auroc, rank=0)]
+    summary = pd.DataFrame(rows)
+    for metric in ("recon_mse", "probe_acc", "ood_auroc"):
+        sign = 1 if metric == "recon_mse" else -1
+        part = summary["metric"] == metric
+        summary.loc[part, "rank"] = (sign * summary.loc[part, "mean"]).rank().to_numpy()
+    summary["rank_low"], summary["rank_high"] = summary["rank"], summary["rank"]
+    summary.loc[(summary["model"] == "a") & (summary["metric"] == "probe_acc"), ["best", "rank_high"]] = [True, 2]
+    summary.loc[(summary["model"] == "b") & (summary["metric"] == "recon_mse"), "best"] = True
+    table = overview(leaderboard(summary, VERDICT_CARDS), VERDICT_CARDS)
+    assert table.headers == ["model", "headline rank", "reconstruction", "linear probe"], "saturated job out"
+    assert [r[0] for r in table.rows] == ["a", "b", "c"]  # a: (2 + 1) / 2 ties b, run order; c last
+    assert table.rows[0][2:] == ["2", "1 (1–2)"] and table.bold[0][2:] == [False, True]
+    assert table.shade[0][2:] == [0.5, 1.0] and table.shade[2][2:] == [0.0, 0.0]
+    assert 'style="background:hsl(140,55%,60%)"><b>1 (1–2)</b>' in to_html([table], "T", {})
+
+
+def test_the_verdict_is_a_table_with_the_leader_its_ties_and_its_margin():
+    from bench.report.comparison import Comparison
+    from bench.report.verdict import HEADERS, verdict_blocks
+    summary = pd.DataFrame([summary_row("a", 8, "probe_acc", 0.95, 1, best=True),
+                            summary_row("b", 8, "probe_acc", 0.94, 2, best=True),
+                            summary_row("pca", 8, "probe_acc", 0.80, 3)]).assign(n_seeds=3)
+    board = leaderboard(summary, VERDICT_CARDS)
+    comp = Comparison(summary, summary, {}, [0, 1, 2])
+    table = [b for b in verdict_blocks(board, comp, VERDICT_CARDS, {"pca"}, []) if getattr(b, "id", "") == "verdict"][0]
+    assert table.headers == HEADERS
+    assert table.rows == [["linear probe", "probe_acc ↑", "a", "0.95 [0.94, 0.96]", "b (with 3 seeds)",
+                           "a vs pca: +0.15"]]

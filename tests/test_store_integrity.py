@@ -135,3 +135,15 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     with cell.lock(poll=0.01) as waited:
         assert not waited and (cell.dir / "lock").read_text().endswith(str(__import__("os").getpid()))
     assert not (cell.dir / "lock").exists()
+
+
+def test_a_retried_cell_forgets_its_earlier_failure(tmp_path):
+    """A cell that failed and then ran again keeps no error record: a published reference
+    refused the 5-seed run's cells for the stale error.json of a retried evaluation."""
+    from bench.config import RunConfig
+    from bench.store.cell import CellStore
+    cell = CellStore(tmp_path, RunConfig().cell("dense_ae", 0, 8))
+    cell.fail("evaluate:kmeans", "ValueError: boom")
+    assert cell.failed and cell.error()["phase"] == "evaluate:kmeans"
+    cell.begin()
+    assert not cell.failed and cell.error() is None

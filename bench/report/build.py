@@ -25,7 +25,7 @@ from bench.report.tasks import draw_figures, pairwise_figure, task_sections
 from bench.report.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
 from bench.store.run_record import RunManifest, collect_results, read_run_manifest, run_cells
 from bench.store.cell import CellStore
-from bench.report.verdict import verdict
+from bench.report.verdict import verdict_blocks
 from bench.train_spec import spec_text
 
 BASELINE_HELP = ("Baselines: pca has as many components as the latent size; raw is the pixels "
@@ -73,8 +73,7 @@ def _build_report(out: Path) -> Path:
     for path, png in cost.images.items():
         atomic.write_bytes(out / path, png)
     title = f"aebench report: {out.name}"
-    blocks = [Heading("Verdict"), Bullets(verdict(board, comp, cards, baselines) + cost.verdict or
-                                          ["No results: every cell failed (see Failed runs)."])]
+    blocks = [Heading("Verdict"), *verdict_blocks(board, comp, cards, baselines, cost.verdict)]
     blocks += _blocks(manifest, board, core, cards, cells, failures, images, showcase,
                       tasks + cost.blocks)
     atomic.write_text(out / "report.md", to_markdown(blocks, title))

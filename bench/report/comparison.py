@@ -189,7 +189,9 @@ def _best_and_rank(comp: Comparison) -> pd.DataFrame:
         if all(d is not None for d in draws) and len(models) > 1:
             ranks = stats.rankdata(-sign * np.stack(draws), axis=0, method="average")
             tail = 100 * (1 - LEVEL) / 2
-            low[rows], high[rows] = np.nanpercentile(ranks, [tail, 100 - tail], axis=1)
+            # outward to ranks that occur (a rank between 3 and 4 is not a rank)
+            low[rows] = np.nanpercentile(ranks, tail, axis=1, method="lower")
+            high[rows] = np.nanpercentile(ranks, 100 - tail, axis=1, method="higher")
     return summary.assign(best=best, rank=rank, rank_low=low, rank_high=high)
 
 

@@ -38,6 +38,7 @@ class Table:
     id: str = ""
     groups: list[tuple[str, int]] = field(default_factory=list)  # (label, colspan) header row
     notes: list[list[str]] = field(default_factory=list)  # HTML only: a small second line per cell
+    shade: list[list[float | None]] = field(default_factory=list)  # HTML only: 1 = best, 0 = worst
 
 
 @dataclass
@@ -112,6 +113,12 @@ def _note(table: Table, r: int, c: int) -> str:
     return f'<br><small class="ci">{_h(note)}</small>' if note else ""
 
 
+def _shade(table: Table, r: int, c: int) -> str:
+    """A green (best) to pale (worst) background: how the overview reads at a glance."""
+    value = table.shade[r][c] if table.shade else None
+    return "" if value is None else f' style="background:hsl(140,55%,{95 - 35 * value:.0f}%)"'
+
+
 def _h(text: str) -> str:
     return html.escape(str(text), quote=True)
 
@@ -136,7 +143,7 @@ def to_html(blocks: list[Block], title: str, images: dict[str, bytes]) -> str:
                 group_row = "".join(f'<th colspan="{n}" class="group">{_h(g)}</th>' for g, n in b.groups)
                 head = f"{group_row}</tr><tr>{head}"
             body = "".join(
-                "<tr>" + "".join(f"<td>{'<b>' + _h(c) + '</b>' if _is_bold(b, r, i) else _h(c)}"
+                "<tr>" + "".join(f"<td{_shade(b, r, i)}>{'<b>' + _h(c) + '</b>' if _is_bold(b, r, i) else _h(c)}"
                                  f"{_note(b, r, i)}</td>" for i, c in enumerate(row)) + "</tr>"
                 for r, row in enumerate(b.rows))
             out.append(f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")

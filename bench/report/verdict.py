@@ -1,89 +1,121 @@
-"""The verdict that opens a report: per job, who wins (with every model tied with the winner),
-by how much over the best baseline, and what this run cannot tell.
+"""The verdict that opens a report: one table row per job (who leads, with what interval, which
+models it cannot be told from, by how much the best learned model beats the best baseline),
+then the sentences a table cannot hold: what this run cannot tell.
 
 Why generated: a summary written by hand goes stale and claims more than the data supports;
-this one is built from the same intervals as the tables, so "wins" always means "separably
-better than the rest", and a tie is called a tie.
+this one is built from the same intervals as the tables, so "separable" always means "separably
+better than the rest", and a tie is called a tie. The README's findings are rendered from the
+same rows (`bench.tools.findings`), so the two cannot disagree.
 
-    lines = verdict(board, comparison, cards, baselines={"pca", "raw"})
+    blocks = verdict_blocks(board, comparison, cards, baselines={"pca", "raw"}, extra=[...])
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bench.cards import Cards
 from bench.report.comparison import Comparison
 from bench.report.leaderboard import Leaderboard
+from bench.report.overview import overview
+from bench.report.render import Block, Bullets, Para, Table
+
+HEADERS = ["job", "metric", "leader", "value [95% interval]", "not separable from the leader",
+           "best learned vs best baseline"]
 
 
-def verdict(board: Leaderboard, comp: Comparison, cards: Cards, baselines: set[str]) -> list[str]:
+@dataclass(frozen=True)
+class Job:
+    job: str
+    metric: str             # with its direction, e.g. "recon_mse ↓"
+    leader: str
+    value: str              # the leader's mean [95% interval]
+    tied: tuple[str, ...]   # every other model the leader is not separable from (Holm-corrected)
+    tells: str              # the row's claim in words
+    margin: str = ""        # best learned model vs best baseline: difference [paired interval]
+
+    def cells(self) -> list[str]:
+        return [self.job, self.metric, self.leader, self.value, self.tells, self.margin]
+
+
+def jobs(board: Leaderboard, comp: Comparison | None, cards: Cards, baselines: set[str]) -> list[Job]:
+    """One row per verdict metric that is not saturated, at the first latent size. Without a
+    `comp` (the README, from summary.csv alone) the baseline margin is left empty."""
     if not board.rows:
         return []
     dim = board.rows[0][1]
     keys = [k for k in board.rows if k[1] == dim]
-    lines = []
-    saturated = []
-    for metric in board.metrics:
-        spec = cards.spec(metric)
-        if spec.verdict and board.saturated(metric, dim):
-            saturated.append(metric)
-        elif spec.verdict:
-            lines.append(_job_line(spec.verdict, metric, board, comp, keys, baselines))
-    limits = _limits(board, comp, dim, len(board.rows) != len(keys))
-    if saturated:
-        limits.append("No verdict where the best model is at the ceiling (nothing left to "
-                      f"resolve): {', '.join(saturated)}.")
-    return lines + limits
+    return [row for metric in board.metrics
+            if (spec := cards.spec(metric)).verdict and not board.saturated(metric, dim)
+            and (row := _job(spec.verdict, metric, board, comp, keys, baselines)) is not None]
+
+
+def verdict_blocks(board: Leaderboard, comp: Comparison, cards: Cards, baselines: set[str],
+                   extra: list[str]) -> list[Block]:
+    rows = jobs(board, comp, cards, baselines)
+    notes = limits(board, comp, cards) + extra
+    if not rows and not notes:
+        return [Bullets(["No results: every cell failed (see Failed runs)."])]
+    glance = overview(board, cards)
+    blocks: list[Block] = [] if glance is None else [
+        Para("Who is good at what: each model's rank on each job (1 = best) with its 95% "
+             "interval in brackets; bold: no model is separably better; rows by headline rank."),
+        glance]
+    if rows:
+        blocks.append(Table(HEADERS, [r.cells() for r in rows], id="verdict"))
+    return blocks + [Bullets(notes)]
 
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
-def _job_line(job: str, metric: str, board: Leaderboard, comp: Comparison, keys, baselines) -> str:
-    arrow = board.header(metric).split()[-1]
+def _job(job: str, metric: str, board: Leaderboard, comp: Comparison | None, keys,
+         baselines: set[str]) -> Job | None:
     cells = {k[0]: board.cells[k][metric] for k in keys if metric in board.cells[k]}
     if not cells:
-        return f"{job}: no results."
+        return None
     higher = board.higher_is_better[metric]
     ordered = sorted(cells, key=lambda m: -cells[m].mean if higher else cells[m].mean)
     top = ordered[0]
     winners = [m for m in ordered if cells[m].best]
-    dim = keys[0][1]
-
-    def value(m):
-        c = cells[m]
-        return _fmt(c.mean) + (f" [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]" if c.has_interval else "")
-
-    n_seeds = len(comp.seeds)
-    if not cells[top].has_interval:
-        head = (f"{top} leads with {value(top)}; not separable with {n_seeds} seed"
-                f"{'s' if n_seeds > 1 else ''} (no interval)")
+    c = cells[top]
+    value = _fmt(c.mean) + (f" [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]" if c.has_interval else "")
+    n_seeds = max(board.n_seeds.get(k, 1) for k in keys)
+    seeds = f"{n_seeds} seed{'s' if n_seeds > 1 else ''}"
+    tied = tuple(m for m in winners if m != top)
+    if not c.has_interval:
+        tells, tied = f"no interval: not separable with {seeds}", tuple(ordered[1:])
     elif len(winners) == len(cells):
-        return (f"{job} ({metric} {arrow}): no model is separable from the others "
-                f"(best value {top} {value(top)}).")
+        tells = "no model is separable from the others"
     elif len(winners) == 1:
-        head = f"{top} {value(top)}, separably better than every other model (Holm-corrected)"
+        tells = "none: separably better than every other model"
     else:
-        head = (f"{top} leads with {value(top)}; not separable with {n_seeds} seed"
-                f"{'s' if n_seeds > 1 else ''} from {', '.join(winners[1:])}")
-    line = f"{job} ({metric} {arrow}): {head}."
+        tells = f"{', '.join(tied)} (with {seeds})"
+    return Job(job, board.header(metric), top, value, tied, tells,
+               _margin(ordered, winners, baselines, comp, keys[0][1], metric, cells))
+
+
+def _margin(ordered, winners, baselines, comp, dim, metric, cells) -> str:
     learned = [m for m in ordered if m not in baselines]
     base = [m for m in ordered if m in baselines]
-    if base and learned:
-        best_base = base[0]
-        best_learned = learned[0]
-        if best_base in winners and best_learned not in winners:
-            return line + f" No learned model matches the baseline {best_base}."
-        diff = comp.difference(best_learned, best_base, dim, metric)
-        gap = cells[best_learned].mean - cells[best_base].mean
-        margin = f"{'+' if gap >= 0 else ''}{_fmt(gap)}"
-        if diff is not None:
-            tied = diff[0] <= 0 <= diff[1]
-            margin += f" [{_fmt(diff[0])}, {_fmt(diff[1])}]" + (", a tie" if tied else "")
-        line += f" Best learned model {best_learned} vs best baseline {best_base}: {margin}."
-    return line
+    if not (base and learned and comp is not None):
+        return ""
+    best_base, best_learned = base[0], learned[0]
+    if best_base in winners and best_learned not in winners:
+        return f"no learned model matches {best_base}"
+    gap = cells[best_learned].mean - cells[best_base].mean
+    text = f"{best_learned} vs {best_base}: {'+' if gap >= 0 else ''}{_fmt(gap)}"
+    diff = comp.difference(best_learned, best_base, dim, metric)
+    if diff is not None:
+        text += f" [{_fmt(diff[0])}, {_fmt(diff[1])}]" + (", a tie" if diff[0] <= 0 <= diff[1] else "")
+    return text
 
 
-def _limits(board: Leaderboard, comp: Comparison, dim: int, several_dims: bool) -> list[str]:
+def limits(board: Leaderboard, comp: Comparison, cards: Cards) -> list[str]:
+    """What this run cannot tell, in sentences."""
+    if not board.rows:
+        return []
+    dim = board.rows[0][1]
     seeds = comp.seeds
     lines = []
     if len(seeds) < 2:
@@ -95,13 +127,17 @@ def _limits(board: Leaderboard, comp: Comparison, dim: int, several_dims: bool) 
         lines.append(f"Intervals combine the {len(seeds)} training seeds (Student's t on "
                      f"{len(seeds) - 1} degree{'s' if len(seeds) > 2 else ''} of freedom) with the test images (a paired "
                      "bootstrap); separations are paired tests, Holm-corrected over each column's "
-                     "pairs.")
+                     "pairs. \"Not separable\" is what the run cannot tell: more seeds may separate them.")
     no_interval = [m for m in board.metrics
                    if not any(board.cells[k].get(m) and board.cells[k][m].has_interval
                               for k in board.rows)]
     if no_interval:
         lines.append("Without an interval (nothing is separable on them in this run): "
                      + ", ".join(no_interval) + ".")
-    if several_dims:
+    saturated = [m for m in board.metrics if cards.spec(m).verdict and board.saturated(m, dim)]
+    if saturated:
+        lines.append("No verdict where the best model is at the ceiling (nothing left to "
+                     f"resolve): {', '.join(saturated)}.")
+    if len(board.rows) != len([k for k in board.rows if k[1] == dim]):
         lines.append(f"The verdict compares models at latent size {dim}; the tables show every size.")
     return lines

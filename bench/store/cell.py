@@ -119,7 +119,8 @@ class CellStore:
     def begin(self) -> None:
         """Record the config and clear a previous failure (this attempt replaces it)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "error.txt").unlink(missing_ok=True)
+        for name in ("error.txt", "error.json"):
+            (self.dir / name).unlink(missing_ok=True)
         atomic.write_json(self.dir / "config.json", self.cfg.to_dict())
 
     def fail(self, phase: str, reason: str, detail: str = "") -> None:

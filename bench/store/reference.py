@@ -6,7 +6,8 @@ what paired intervals need (MTEB's results repository, HELM's per-instance outpu
 `--log_samples`), so a reference keeps them for every cell, and a run with `--against` copies
 the cells in and trains only the new models (`bench.run.against`). Weights (model.pt), training
 snapshots and codes (embeddings.npz) are left out: they are most of a run's bytes and no report
-needs them; the records that declared them are rewritten to declare what is kept.
+needs them; the records that declared them are rewritten to declare what is kept. Figure
+arrays (art_*.npz) are kept for each model's lowest seed only, the one the report's figures show.
 
     python -m bench.tools.publish_reference RUN reports/example
 """
@@ -34,19 +35,22 @@ def export_reference(src: Path, dst: Path, test_sha256: str | None = None) -> di
     if test_sha256 and manifest.data.get("test_sha256", test_sha256) != test_sha256:
         raise StoreError(f"{src} was made on another test set than the one given")
     sizes: dict[str, int] = {}
-    for cell in run_cells(src, manifest):
+    cells = run_cells(src, manifest)
+    shown = showcase_cells(cells)
+    for cell in cells:
         if cell.failed:
             raise StoreError(f"{cell.cfg.dirname} failed; a reference holds finished cells only")
         target = dst / "cells" / cell.cfg.dirname
         target.mkdir(parents=True)
         atomic.write_bytes(target / "config.json", (cell.dir / "config.json").read_bytes())
         for name in sorted(p.name for p in cell.dir.glob("*.json")):
-            if name in ("config.json", "resume.json"):
+            if name in ("config.json", "resume.json", "error.json"):  # error.json: a retried failure
                 continue
             record, damage = cell.inspect(name)
             if damage is not None or record is None:
                 raise StoreError(f"{cell.cfg.dirname}: {damage or name + ' is missing'}")
-            kept = {f: d for f, d in record.get("files", {}).items() if f not in LEFT_OUT}
+            kept = {f: d for f, d in record.get("files", {}).items() if f not in LEFT_OUT
+                    and (cell.cfg.dirname in shown or not f.startswith("art_"))}
             for file in kept:
                 shutil.copyfile(cell.dir / file, target / file)
                 kind = file.split("_")[0] if "_" in file else file
@@ -63,6 +67,17 @@ def export_reference(src: Path, dst: Path, test_sha256: str | None = None) -> di
         manifest.data = {**manifest.data, "test_sha256": test_sha256}
     manifest.write(dst)
     return sizes
+
+
+def showcase_cells(cells: list[CellStore]) -> set[str]:
+    """The cells whose figure arrays the report draws: each model's lowest seed, per dataset
+    and latent size (the report's figures take the lowest seed at the smallest size)."""
+    lowest: dict[tuple, CellStore] = {}
+    for cell in cells:
+        key = (cell.cfg.dataset, cell.cfg.model, cell.cfg.latent_dim)
+        if key not in lowest or cell.cfg.seed < lowest[key].cfg.seed:
+            lowest[key] = cell
+    return {cell.cfg.dirname for cell in lowest.values()}
 
 
 def reference_cells(ref: Path) -> list[CellStore]:

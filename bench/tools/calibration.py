@@ -6,6 +6,7 @@ on data whose truth is known, and on an A/A pair of real models that are the sam
 
     python -m bench.tools.calibration simulate [--reps 1000]   # synthetic outcomes, S = 3, 5, 10
     python -m bench.tools.calibration aa reports/aa            # a results directory with an A/A pair
+    python -m bench.tools.calibration stability RUN_A RUN_B    # two runs with other seeds
 
 Simulation: per-image outcomes y[m, s, i] = mu_m + u[m, s] + e[i] + eps[m, s, i], where the
 test images are a fresh sample each repetition (e: image difficulty shared by every model and
@@ -58,8 +59,8 @@ def simulate(n_seeds: int, reps: int, n_images: int = 1_000, models: int = 5, se
             "false_separation": pair_false / reps, "family_wise_false_separation": family_false / reps}
 
 
-def aa_separations(out: Path, a: str, b: str) -> dict:
-    """How many of the pair's metrics the report separates, from a results directory."""
+def _comparison(out: Path):
+    """The report's comparison of results directory `out`, and its non-diagnostic metrics."""
     from bench.cards import Cards
     from bench.report.comparison import compare
     from bench.store.run_record import collect_results, read_run_manifest, run_cells
@@ -67,13 +68,47 @@ def aa_separations(out: Path, a: str, b: str) -> dict:
     manifest = read_run_manifest(out)
     cells = run_cells(out, manifest)
     results, _ = collect_results(cells, manifest.evaluators)
-    comp = compare(cells, results, Cards(manifest.evaluator_cards))
-    dims = sorted({int(d) for d in results["latent_dim"]})
-    metrics = sorted(m for m in set(results["metric"])
-                     if not Cards(manifest.evaluator_cards).spec(m).diagnostic)
+    cards = Cards(manifest.evaluator_cards)
+    metrics = sorted(m for m in set(results["metric"]) if not cards.spec(m).diagnostic)
+    return compare(cells, results, cards), metrics
+
+
+def aa_separations(out: Path, a: str, b: str) -> dict:
+    """How many of the pair's metrics the report separates, from a results directory."""
+    comp, metrics = _comparison(out)
+    dims = sorted({int(d) for d in comp.summary["latent_dim"]})
     separated = [m for m in metrics for d in dims if comp.is_separated(a, b, d, m)]
     return {"pair": [a, b], "seeds": comp.seeds, "metrics": len(metrics) * len(dims),
             "separated": separated, "share": len(separated) / max(1, len(metrics) * len(dims))}
+
+
+def _means(comp) -> dict[tuple[str, int, str], float]:
+    return {(r.model, int(r.latent_dim), r.metric): r.mean for r in comp.summary.itertuples()}
+
+
+def stability(run_a: Path, run_b: Path) -> dict:
+    """Decision stability: of the model pairs run A separates (per metric), how many run B,
+    made with other seeds, separates the same way, and how many it separates the other way."""
+    (comp_a, metrics), (comp_b, _) = _comparison(run_a), _comparison(run_b)
+    mean, mean_b = _means(comp_a), _means(comp_b)
+    pairs = separated = confirmed = reversed_ = 0
+    for (dim, metric), found in comp_a.separated.items():
+        if metric not in metrics:
+            continue
+        models = sorted({m for (m, d, k) in mean if d == dim and k == metric and (m, d, k) in mean_b})
+        pairs += len(models) * (len(models) - 1) // 2
+        for pair in found:
+            a, b = sorted(pair)
+            if (a, dim, metric) not in mean_b or (b, dim, metric) not in mean_b:
+                continue
+            separated += 1
+            same_way = (mean[a, dim, metric] > mean[b, dim, metric]) == (mean_b[a, dim, metric] > mean_b[b, dim, metric])
+            if comp_b.is_separated(a, b, dim, metric):
+                confirmed += same_way
+                reversed_ += not same_way
+    return {"seeds_a": comp_a.seeds, "seeds_b": comp_b.seeds, "metrics": len(metrics), "pairs": pairs,
+            "separated_a": separated, "confirmed": confirmed, "reversed": reversed_,
+            "confirmed_share": confirmed / max(1, separated)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     aa.add_argument("out", type=Path)
     aa.add_argument("--pair", default="dense_ae,dense_ae_twin")
     aa.add_argument("--json", type=Path)
+    stable = sub.add_parser("stability")
+    stable.add_argument("run_a", type=Path)
+    stable.add_argument("run_b", type=Path)
+    stable.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.command == "simulate":
         rows = [{"seed_sd": sd, **simulate(s, args.reps, seed_sd=sd)} for sd in SEED_SDS
@@ -98,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['family_wise_false_separation']:>12.3f}")
         result = {"command": f"python -m bench.tools.calibration simulate --reps {args.reps} "
                              f"--json {args.json}", "rows": rows}
+    elif args.command == "stability":
+        result = stability(args.run_a, args.run_b)
+        result["command"] = f"python -m bench.tools.calibration stability {args.run_a} {args.run_b}"
+        print(f"run A (seeds {result['seeds_a']}) separates {result['separated_a']} of {result['pairs']} "
+              f"pairs; run B (seeds {result['seeds_b']}) confirms {result['confirmed']} "
+              f"({result['confirmed_share']:.1%}) and reverses {result['reversed']}")
     else:
         result = aa_separations(args.out, *args.pair.split(","))
         result["command"] = f"python -m bench.tools.calibration aa {args.out} --pair {args.pair}"

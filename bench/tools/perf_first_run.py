@@ -10,6 +10,9 @@ tests.
     python -m bench.tools.perf_first_run          # default run; compares with reports/perf/first_run.json
     python -m bench.tools.perf_first_run --save   # ... and records this run as the new "before"
     python -m bench.tools.perf_first_run -- --models dense_ae,pca --epochs 1   # run_all.py options
+    python -m bench.tools.perf_first_run --keep DIR -- --seeds 0,1,2,3,4      # keep the run
+    python -m bench.tools.perf_first_run --record DIR --before F --save -- --seeds 0,1,2,3,4
+                                                  # a kept run's figures, from its own record
 """
 from __future__ import annotations
 
@@ -43,6 +46,11 @@ def first_run(run_args: list[str], workdir: Path) -> dict:
     wall = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"error: run_all.py exited with {code}")
+    return measured(out, wall, run_args)
+
+
+def measured(out: Path, wall: float, run_args: list[str]) -> dict:
+    """The figures of the finished run in `out` that took `wall` seconds."""
     record = read_run_manifest(out)
     # the run's own record counts its workers, which are not this process's descendants when
     # forked from the fork server (their usage never reaches RUSAGE_CHILDREN)
@@ -87,12 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="", help="what this run measured (kept with --save)")
     parser.add_argument("--keep", type=Path, help="run in this new folder and keep it (to read the "
                         "report and every cell's timings afterwards)")
+    parser.add_argument("--record", type=Path, help="instead of running: the figures of a run "
+                        "kept earlier with --keep, its wall time from its own record")
     parser.add_argument("run_args", nargs="*", help="options for run_all.py (after --)")
     args = parser.parse_args(argv)
     before = json.loads(args.before.read_text()) if args.before.exists() else None
     if args.keep and args.keep.exists():
         parser.error(f"--keep {args.keep} exists; a first run starts from a new folder")
-    if args.keep:
+    if args.record:
+        out = args.record / "out"
+        now = measured(out, read_run_manifest(out).cost["wall_seconds"], args.run_args)
+    elif args.keep:
         args.keep.mkdir(parents=True)
         now = first_run(args.run_args, args.keep)
     else:

@@ -1,0 +1,126 @@
+"""The README's findings, rendered from the committed reference run (reports/example), never
+typed: the verdict rows the report itself computes (`bench.report.verdict.jobs`) over the
+reference's summary.csv, with the run's seeds and commit.
+
+Why a script and a test: a number typed into the README goes stale at the next run;
+`tests/test_findings.py` fails whenever the README and the committed files disagree.
+
+    python -m bench.tools.findings           # rewrite README.md's generated blocks
+    python -m bench.tools.findings --check   # exit 1 when they are stale
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bench.cards import Cards
+from bench.report.leaderboard import leaderboard
+from bench.report.verdict import jobs
+from bench.store.run_record import read_run_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+REFERENCE = ROOT / "reports" / "example"
+CALIBRATION = ROOT / "reports" / "calibration"
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def findings(ref: Path = REFERENCE) -> str:
+    """The reference's verdict as a Markdown table, with where it came from."""
+    manifest = read_run_manifest(ref)
+    cards = Cards(manifest.evaluator_cards)
+    summary = pd.read_csv(ref / "summary.csv")
+    board = leaderboard(summary, cards, list(manifest.models))
+    baselines = {m for m, meta in manifest.models.items() if meta.get("family") == "baseline"}
+    lines = ["| job | leader: mean [95% interval] | not separable from the leader |", "|---|---|---|"]
+    lines += [f"| {r.job} (`{r.metric}`) | {r.leader}: {r.value} | {r.tells} |"
+              for r in jobs(board, None, cards, baselines)]
+    seeds = manifest.config["seeds"]
+    return "\n".join(lines) + (
+        f"\n\n{len(manifest.models)} models x {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
+        f"report built at commit {manifest.environment.get('git_commit')}; every figure above is "
+        f"read from `{_shown(ref)}/summary.csv` by `python -m bench.tools.findings`.")
+
+
+def stability(path: Path = CALIBRATION / "stability.json") -> str:
+    """Decision stability between two independent 5-seed runs (`bench.tools.stability`)."""
+    if not path.exists():
+        return "Not measured yet."
+    r = json.loads(path.read_text())
+    return (f"Run A (seeds {r['seeds_a']}) separates {r['separated_a']} of {r['pairs']} model pairs "
+            f"over {r['metrics']} metrics; run B (seeds {r['seeds_b']}) confirms "
+            f"{r['confirmed']} of them ({r['confirmed_share']:.0%}), reverses {r['reversed']}. "
+            f"Command: `{r['command']}`.")
+
+
+def aa(path: Path = CALIBRATION / "aa.json") -> str:
+    """The A/A test on real MNIST (`bench.tools.calibration aa`)."""
+    if not path.exists():
+        return "Not measured yet."
+    r = json.loads(path.read_text())
+    return (f"`{r['pair'][0]}` and `{r['pair'][1]}` (the same model under two names) are separated "
+            f"on {len(r['separated'])} of {r['metrics']} metrics ({r['share']:.0%}) with "
+            f"{len(r['seeds'])} seeds" + (f" ({', '.join(r['separated'])})" if r["separated"] else "")
+            + f". Command: `{r['command']}`.")
+
+
+def simulation(path: Path = CALIBRATION / "simulation.json") -> str:
+    """The simulation's worst figures (`bench.tools.calibration simulate`; the table is in
+    docs/statistics.md)."""
+    rows = json.loads(path.read_text())["rows"]
+    cover = [r["coverage"] for r in rows]
+    return (f"the intervals cover the truth {min(cover):.1%}-{max(cover):.1%} of the time and two "
+            f"equal models are separated at most {max(r['false_separation'] for r in rows):.1%} "
+            f"of the time ({max(r['family_wise_false_separation'] for r in rows):.1%} family-wise)")
+
+
+PERF = ROOT / "reports" / "perf"
+
+
+def cost(name: str) -> str:
+    """A run's wall time, from a file `bench.tools.perf_first_run --save` wrote."""
+    path = PERF / f"{name}.json"
+    if not path.exists():
+        return "(not measured yet)"
+    r = json.loads(path.read_text())
+    return (f"{r['wall_s'] / 60:.0f} minutes on {r['workers']} worker{'s' if r['workers'] > 1 else ''} "
+            f"(`{path.relative_to(ROOT)}`, commit {r['commit']})")
+
+
+BLOCKS = {"against": lambda: cost("against"), "five_seeds": lambda: cost("five_seeds"),
+          "findings": findings, "stability": stability, "aa": aa, "simulation": simulation}
+
+
+def render(text: str) -> str:
+    for name, make in BLOCKS.items():  # a block on its own lines, or inline: <!-- x -->...<!-- /x -->
+        text = re.sub(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)",
+                      lambda m: m.group(1) + make() + "\n" + m.group(2), text, flags=re.S)
+        text = re.sub(rf"(<!-- {name} -->).*?(<!-- /{name} -->)",
+                      lambda m: m.group(1) + make() + m.group(2), text, flags=re.S)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tools.findings", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 when README.md is stale")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    if args.check:
+        stale = text != render(text)
+        print("README.md is stale: run `python -m bench.tools.findings`" if stale else "README.md is current")
+        return int(stale)
+    README.write_text(render(text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
