@@ -157,3 +157,64 @@ def test_report_renders_offline_and_sorts(report, page_factory):
     assert [float(v.split()[0]) for v in descending] == sorted(values, reverse=True)
     page.screenshot(path=str(report / "screenshot.png"), full_page=True)
     assert (report / "screenshot.png").stat().st_size > 10_000
+
+
+def test_the_first_screen_shows_who_is_good_at_what(report, page_factory):
+    """(#33) The overview comes before any other table: a row per model, a shaded rank per job."""
+    page = page_factory.new_page(viewport={"width": 1400, "height": 900})
+    page.goto((report / "report.html").as_uri())
+    first = page.locator("table").first
+    assert first.get_attribute("id") == "overview"
+    assert first.bounding_box()["y"] < 900, "on the first screen"
+    n_models = pd.read_csv(report / "results.csv")["model"].nunique()
+    assert first.locator("tbody tr").count() == n_models
+    shaded = first.locator("td[style*=background]")
+    assert shaded.count() >= n_models and re.fullmatch(r"\d+(\.5)?( \(\d+(\.5)?–\d+(\.5)?\))?",
+                                                        shaded.first.inner_text())
+    assert page.locator("table#verdict").count() == 1
+
+
+def test_the_leaderboard_works_on_a_laptop_screen(report, page_factory, tmp_path):
+    """(#33) Sticky header and model column, a filter by name or family, foldable column
+    groups, help on hover and a CSV download from the page itself."""
+    page = page_factory.new_page(viewport={"width": 1280, "height": 720}, accept_downloads=True)
+    page.goto((report / "report.html").as_uri())
+    board = page.locator("#leaderboard")
+    rows = board.locator("tbody tr")
+    n_models = rows.count()
+    box = page.locator("div.scroll", has=board)
+    # sticky: scroll the table's box down and right; the header and the model column stay put
+    header = board.locator("thead th").first
+    top_before = header.bounding_box()["y"]
+    box.evaluate("b => { b.scrollTop = 200; b.scrollLeft = 600; }")
+    assert abs(header.bounding_box()["y"] - top_before) < 2
+    assert abs(rows.nth(n_models - 1).locator("td").first.bounding_box()["x"]
+               - box.bounding_box()["x"]) < 3, "the model column stays at the left edge"
+    box.evaluate("b => { b.scrollTop = 0; b.scrollLeft = 0; }")
+    # filter by a family (conv) and by a name
+    search = page.locator('input.filter[data-table="leaderboard"]')
+    search.fill("conv")
+    visible = [r.locator("td").first.inner_text() for r in rows.all() if r.is_visible()]
+    assert sorted(visible) == ["conv_ae", "conv_vae"]
+    search.fill("pca")
+    assert [r.locator("td").first.inner_text() for r in rows.all() if r.is_visible()] == ["pca"]
+    search.fill("")
+    assert sum(r.is_visible() for r in rows.all()) == n_models
+    # fold the clustering group to its first column, then unfold it
+    group = board.locator("th.group", has_text="clustering").first
+    visible_headers = lambda: sum(h.is_visible() for h in board.locator("thead tr:last-child th").all())
+    before = visible_headers()
+    group.click()
+    assert visible_headers() < before and group.inner_text().startswith("▸")
+    group.click()
+    assert visible_headers() == before
+    # help on hover, and the CSV
+    assert "squared error" in board.locator("thead th", has_text="recon_mse").first.get_attribute("title")
+    with page.expect_download() as info:
+        page.locator('a.csv[download="leaderboard.csv"]').click()
+    info.value.save_as(tmp_path / "board.csv")
+    table = pd.read_csv(tmp_path / "board.csv")
+    assert len(table) == n_models and {"recon_mse", "recon_mse_ci_low", "recon_mse_ci_high"} <= set(table.columns)
+    summary = pd.read_csv(report / "summary.csv").set_index(["model", "metric"])
+    row = table.set_index("model").loc["dense_ae"]
+    assert row["recon_mse"] == pytest.approx(summary.loc[("dense_ae", "recon_mse"), "mean"], rel=1e-5)

@@ -40,3 +40,22 @@ def test_holm_matches_the_textbook_example():
     """Holm (1979): sorted p 0.01, 0.04, 0.03, 0.005 -> adjusted 0.03, 0.06, 0.06, 0.02."""
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert np.isnan(holm([np.nan, 0.01])[0]) and holm([np.nan, 0.01])[1] == pytest.approx(0.01)
+
+
+def test_decision_stability_counts_confirmed_and_reversed_separations():
+    import pandas as pd
+
+    from bench.report.comparison import Comparison
+    from bench.tools.calibration import decision_stability
+
+    def comp(means, separated, seeds):
+        summary = pd.DataFrame([{"model": m, "latent_dim": 8, "metric": "acc", "mean": v}
+                                for m, v in means.items()])
+        return Comparison(summary, summary, seeds=seeds,
+                          separated={(8, "acc"): {frozenset(p) for p in separated}})
+
+    a = comp({"x": 0.9, "y": 0.8, "z": 0.7}, [("x", "y"), ("x", "z")], [0, 1])
+    b = comp({"x": 0.9, "y": 0.8, "z": 0.95}, [("x", "y"), ("x", "z")], [5, 6])
+    r = decision_stability(a, b, ["acc"])
+    assert (r["pairs"], r["separated_a"], r["confirmed"], r["reversed"]) == (3, 2, 1, 1)
+    assert r["confirmed_share"] == 0.5 and r["seeds_b"] == [5, 6]

@@ -122,7 +122,8 @@ def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: C
             *manifest.notes,
         ]),
     ]
-    blocks += _leaderboard_blocks(board, core)
+    families = {m: meta.get("family", "") for m, meta in manifest.models.items()}
+    blocks += _leaderboard_blocks(board, core, cards, families)
     blocks += [Heading("How to read the metrics", 3),
                Bullets(metric_help(board, cards, core) + [BASELINE_HELP])]
     captions = {**figure_captions(cards),
@@ -173,7 +174,8 @@ def _cost_line(cost: dict | None) -> list[str]:
             f"({cost['compute_seconds']:.0f} s, phases summed over processes)"]
 
 
-def _leaderboard_blocks(board: Leaderboard, metrics: list[str]) -> list[Block]:
+def _leaderboard_blocks(board: Leaderboard, metrics: list[str], cards: Cards,
+                        families: dict[str, str]) -> list[Block]:
     blocks: list[Block] = [Heading("Leaderboard")]
     if not board.rows:
         return blocks + [Para("No results: every cell failed (see Failed runs).")]
@@ -188,9 +190,11 @@ def _leaderboard_blocks(board: Leaderboard, metrics: list[str]) -> list[Block]:
         "model without one of them is not ranked (–). summary.csv gives each rank's 95% interval. "
         "Diagnostics are never bold. Columns are grouped: "
         + "; ".join(f"{g}: {', '.join(ms)}" for g, ms in grouped(board, metrics))
-        + ". The tasks below have tables of their own. Click a column header in the HTML report "
-        "to sort."))
-    return blocks + [board_table(board, metrics, "leaderboard", rank_on=board.headline)]
+        + ". The tasks below have tables of their own. In the HTML report: click a column header "
+        "to sort, a column group to fold it, type in the box to filter by model or family, hover "
+        "a header for its meaning; the link above the table downloads it as CSV."))
+    return blocks + [board_table(board, metrics, "leaderboard", rank_on=board.headline,
+                                 help={m: cards.spec(m).help for m in metrics}, families=families)]
 
 
 def metric_help(board: Leaderboard, cards: Cards, metrics: list[str]) -> list[str]:

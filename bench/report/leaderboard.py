@@ -10,6 +10,8 @@ direction, group and order come from the evaluator cards, not from lists kept he
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass
 
@@ -121,9 +123,12 @@ def grouped(board: Leaderboard, metrics: list[str]) -> list[tuple[str, list[str]
 
 
 def board_table(board: Leaderboard, metrics: list[str], table_id: str,
-                rank_on: list[str] | None = None) -> Table:
+                rank_on: list[str] | None = None, help: dict[str, str] | None = None,
+                families: dict[str, str] | None = None) -> Table:
     """The sortable table of `metrics`: model, latent size, seeds, rank, then grouped columns.
-    The rank column is the mean rank (with ties) over `rank_on` (default: these metrics)."""
+    The rank column is the mean rank (with ties) over `rank_on` (default: these metrics).
+    `help` (metric -> text) shows on hovering a header, `families` (model -> family) is what
+    the HTML filter matches besides the name; the CSV download holds the exact bounds."""
     rank_on = rank_on if rank_on is not None else metrics
     fixed = ["model", "latent_dim", "seeds", "rank ↓"]
     rows, bold, notes = [], [], []
@@ -139,5 +144,24 @@ def board_table(board: Leaderboard, metrics: list[str], table_id: str,
         notes.append([""] * len(fixed) + [row_cells[m].interval_text() if m in row_cells else ""
                                           for m in metrics])
     groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in grouped(board, metrics)]
+    help = help or {}
+    families = families or {}
     return Table(fixed + [board.header(m) for m in metrics], rows, bold, sortable=True,
-                 id=table_id, groups=groups, notes=notes)
+                 id=table_id, groups=groups, notes=notes,
+                 help=["", "", "", "mean rank over " + ", ".join(rank_on)] + [help.get(m, "") for m in metrics],
+                 tags=[families.get(row[0], "") for row in rows], csv=_csv(board, metrics, rows))
+
+
+def _csv(board: Leaderboard, metrics: list[str], rows: list[list[str]]) -> str:
+    """The table as a reader's spreadsheet wants it: one row per model, each metric's mean
+    and its exact 95% bounds, in the table's row order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["model", "latent_dim", "seeds", "rank"]
+                    + [f"{m}{part}" for m in metrics for part in ("", "_ci_low", "_ci_high")])
+    for row in rows:
+        cells = board.cells[(row[0], int(row[1]))]
+        writer.writerow(row[:3] + ["" if row[3] == "–" else row[3]]
+                        + [f"{v:.6g}" if m in cells and not math.isnan(v := getattr(cells[m], part)) else ""
+                           for m in metrics for part in ("mean", "ci_low", "ci_high")])
+    return out.getvalue()

@@ -177,5 +177,7 @@ def _blocks(sweep: dict, manifests: dict[str, RunManifest], boards: dict[str, Le
         blocks += [Heading(f"Leaderboard: {name}", 3),
                    Para(f"As in {name}/report.html: best rank first; rank is the mean rank (with "
                         f"ties) on {', '.join(board.headline)} within a latent size."),
-                   board_table(board, core, f"leaderboard-{name}", rank_on=board.headline)]
+                   board_table(board, core, f"leaderboard-{name}", rank_on=board.headline,
+                               help={m: cards.spec(m).help for m in core},
+                               families={m: meta.get("family", "") for m, meta in manifests[name].models.items()})]
     return blocks

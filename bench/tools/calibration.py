@@ -59,23 +59,24 @@ def simulate(n_seeds: int, reps: int, n_images: int = 1_000, models: int = 5, se
             "false_separation": pair_false / reps, "family_wise_false_separation": family_false / reps}
 
 
-def _comparison(out: Path):
-    """The report's comparison of results directory `out`, and its non-diagnostic metrics."""
+def _comparison(out: Path, seeds: list[int] | None = None):
+    """The report's comparison of results directory `out` (only `seeds`, when given), and its
+    non-diagnostic metrics."""
     from bench.cards import Cards
     from bench.report.comparison import compare
     from bench.store.run_record import collect_results, read_run_manifest, run_cells
 
     manifest = read_run_manifest(out)
-    cells = run_cells(out, manifest)
+    cells = [c for c in run_cells(out, manifest) if seeds is None or c.cfg.seed in seeds]
     results, _ = collect_results(cells, manifest.evaluators)
     cards = Cards(manifest.evaluator_cards)
     metrics = sorted(m for m in set(results["metric"]) if not cards.spec(m).diagnostic)
     return compare(cells, results, cards), metrics
 
 
-def aa_separations(out: Path, a: str, b: str) -> dict:
+def aa_separations(out: Path, a: str, b: str, seeds: list[int] | None = None) -> dict:
     """How many of the pair's metrics the report separates, from a results directory."""
-    comp, metrics = _comparison(out)
+    comp, metrics = _comparison(out, seeds)
     dims = sorted({int(d) for d in comp.summary["latent_dim"]})
     separated = [m for m in metrics for d in dims if comp.is_separated(a, b, d, m)]
     return {"pair": [a, b], "seeds": comp.seeds, "metrics": len(metrics) * len(dims),
@@ -90,6 +91,11 @@ def stability(run_a: Path, run_b: Path) -> dict:
     """Decision stability: of the model pairs run A separates (per metric), how many run B,
     made with other seeds, separates the same way, and how many it separates the other way."""
     (comp_a, metrics), (comp_b, _) = _comparison(run_a), _comparison(run_b)
+    return decision_stability(comp_a, comp_b, metrics)
+
+
+def decision_stability(comp_a, comp_b, metrics: list[str]) -> dict:
+    """`stability` on two comparisons (their summaries and Holm-separated pairs)."""
     mean, mean_b = _means(comp_a), _means(comp_b)
     pairs = separated = confirmed = reversed_ = 0
     for (dim, metric), found in comp_a.separated.items():
@@ -121,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     aa = sub.add_parser("aa")
     aa.add_argument("out", type=Path)
     aa.add_argument("--pair", default="dense_ae,dense_ae_twin")
+    aa.add_argument("--seeds", help="only these seeds of the run, e.g. 0,1,2")
     aa.add_argument("--json", type=Path)
     stable = sub.add_parser("stability")
     stable.add_argument("run_a", type=Path)
@@ -144,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
               f"pairs; run B (seeds {result['seeds_b']}) confirms {result['confirmed']} "
               f"({result['confirmed_share']:.1%}) and reverses {result['reversed']}")
     else:
-        result = aa_separations(args.out, *args.pair.split(","))
-        result["command"] = f"python -m bench.tools.calibration aa {args.out} --pair {args.pair}"
+        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+        result = aa_separations(args.out, *args.pair.split(","), seeds=seeds)
+        result["command"] = (f"python -m bench.tools.calibration aa {args.out} --pair {args.pair}"
+                             + (f" --seeds {args.seeds}" if args.seeds else ""))
         print(f"A/A pair {' vs '.join(result['pair'])}, seeds {result['seeds']}: separated on "
               f"{len(result['separated'])} of {result['metrics']} metrics ({result['share']:.1%})"
               + (f": {', '.join(result['separated'])}" if result["separated"] else ""))
