@@ -133,7 +133,12 @@ def report_only(args: argparse.Namespace) -> int:
     try:
         cfg = config_from_args(args)
         out = Path(cfg.out or Path("reports") / cfg.run_name)
+        if cfg.diff:  # checked before anything is written
+            from bench.report.diff import build_diff, check_diff
+            check_diff(Path(cfg.diff), out)
         built = build_sweep_report(out, rebuild_runs=True) if is_sweep(out) else build_report(out)
+        if cfg.diff:
+            built = build_diff(Path(cfg.diff), out)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

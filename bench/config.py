@@ -81,6 +81,7 @@ class RunConfig:
     executor: str = "local"  # or "ray": every cell a Ray task (bench.run.ray_executor)
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
     against: str | None = None  # a published reference run: train only the named models (run/against.py)
+    diff: str | None = None     # with report_only: an earlier run to compare with (report/diff.py)
 
     @classmethod
     def of(cls, **values) -> "RunConfig":
@@ -112,6 +113,8 @@ class RunConfig:
             positive("--workers", self.workers)
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
+        if self.diff and not self.report_only:
+            raise ConfigError("--diff needs --report-only (it compares two finished runs)")
         if self.ray_address and self.executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

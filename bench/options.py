@@ -77,6 +77,10 @@ OPTIONS = [
     Option("force", "--force", "bool", "recompute cells even if finished", in_toml=False),
     Option("report_only", "--report-only", "bool", "rebuild the report from --out, no training",
            in_toml=False),
+    Option("diff", "--diff", "str", "with --report-only: also write diff.html and diff.md in --out, "
+           "comparing it with this earlier run (same test images): what differs in configuration "
+           "and environment, and each shared model's paired change per metric", in_toml=False,
+           metavar="DIR"),
 ]
 TOML_OPTIONS = {o.toml_key: o for o in OPTIONS if o.toml_key}
 SPEC_OPTIONS = {o.field for o in OPTIONS if o.field in SPEC_FIELDS}  # go into RunConfig.train

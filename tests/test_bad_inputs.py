@@ -71,6 +71,9 @@ BAD_INPUTS = [
     ("config not TOML", ["--config", "broken.toml"], "is not valid TOML"),
     ("--out below a file", ["--out", "not_a_dir/run"], "not_a_dir is a file"),
     ("--out of another store format", ["--out", "old_run"], "incompatible aebench"),
+    ("--diff without --report-only", ["--diff", "old_run"], "--diff needs --report-only"),
+    ("--diff with a folder that holds no run", ["--report-only", "--out", "old_run", "--diff",
+                                                "a_directory.toml"], "--diff: "),
 ]
 if not torch.cuda.is_available():
     BAD_INPUTS.append(("CUDA on a machine without it", ["--device", "cuda"], "CUDA is not available"))

@@ -48,6 +48,20 @@ class PerSeed:
         return estimate(self.values, self.images)
 
 
+def paired(pa: PerSeed | None, pb: PerSeed | None) -> Estimate | None:
+    """a - b over their common seeds, paired by seed and by image (the bootstrap draws the same
+    images for every model and run, so replicates pair up): within a run, or across two runs."""
+    if pa is None or pb is None:
+        return None
+    common = [s for s in pa.seeds if s in pb.seeds]
+    if not common:
+        return None
+    ia, ib = [pa.seeds.index(s) for s in common], [pb.seeds.index(s) for s in common]
+    images = (pa.images[:, ia] - pb.images[:, ib]
+              if pa.images is not None and pb.images is not None else None)
+    return estimate(pa.values[ia] - pb.values[ib], images)
+
+
 @dataclass
 class Comparison:
     results: pd.DataFrame          # the long table, each seed's row with its image-only interval
@@ -64,16 +78,7 @@ class Comparison:
 
     def paired(self, a: str, b: str, dim: int, metric: str) -> Estimate | None:
         """metric(a) - metric(b) over their common seeds, paired by seed and by image."""
-        pa, pb = self.per_seed.get((a, dim, metric)), self.per_seed.get((b, dim, metric))
-        if pa is None or pb is None:
-            return None
-        common = [s for s in pa.seeds if s in pb.seeds]
-        if not common:
-            return None
-        ia, ib = [pa.seeds.index(s) for s in common], [pb.seeds.index(s) for s in common]
-        images = (pa.images[:, ia] - pb.images[:, ib]
-                  if pa.images is not None and pb.images is not None else None)
-        return estimate(pa.values[ia] - pb.values[ib], images)
+        return paired(self.per_seed.get((a, dim, metric)), self.per_seed.get((b, dim, metric)))
 
     def difference(self, a: str, b: str, dim: int, metric: str) -> tuple[float, float] | None:
         """95% interval of metric(a) - metric(b), paired; None without any uncertainty."""

@@ -1,0 +1,119 @@
+"""What changed between two runs on the same test images: the settings and environment that
+differ, and for every model, latent size and metric both runs have, the paired change (after -
+before) with its 95% interval, flagged where it is separable.
+
+Why: after changing a model or a setting, "is it better?" is a paired question. The two runs
+share the test images and (usually) the seeds, so the change is computed like a tie in one
+report: per seed and per image (`bench.report.comparison.paired`), Holm-corrected over the
+models of each metric, as a report's column is.
+
+    python run_all.py --report-only --out reports/after --diff reports/before
+    # -> reports/after/diff.md and diff.html
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench import atomic
+from bench.cards import Cards
+from bench.errors import ConfigError
+from bench.report.comparison import Comparison, compare, paired
+from bench.report.render import Bullets, Heading, Para, Table, to_html, to_markdown
+from bench.report.seed_stats import LEVEL, holm
+from bench.store.run_record import RunManifest, StoreError, collect_results, read_run_manifest, run_cells
+
+IGNORED = {"out", "data_root", "force", "report_only", "diff"}  # where, not what
+
+
+def check_diff(before: Path, after: Path) -> tuple[RunManifest, RunManifest]:
+    """The two runs' records, or a ConfigError (a usage error: nothing is written)."""
+    try:
+        old, new = read_run_manifest(Path(before)), read_run_manifest(Path(after))
+    except StoreError as exc:
+        raise ConfigError(f"--diff: {exc}") from None
+    if old.data.get("test_sha256") != new.data.get("test_sha256"):
+        raise ConfigError(f"--diff: {before} and {after} were evaluated on other test images; a "
+                          "diff pairs the same images")
+    return old, new
+
+
+def build_diff(before: Path, after: Path) -> Path:
+    """Write `after`/diff.md and diff.html; returns the HTML's path."""
+    before, after = Path(before), Path(after)
+    old, new = check_diff(before, after)
+    comp_old, comp_new = _comparison(before, old), _comparison(after, new)
+    title = f"aebench diff: {before.name} → {after.name}"
+    blocks = [Heading("What differs"), Bullets(settings(old, new) or
+                                               ["Nothing in the configuration or the environment."]),
+              Heading("Paired changes"),
+              Para(f"Each row: a model, latent size and metric both runs have; the change is "
+                   f"{after.name} minus {before.name}, paired by seed and by test image, with its "
+                   f"95% interval; 'yes' where the change is separable from 0 after Holm's "
+                   f"correction over the models of each metric. ↑ higher is better, ↓ lower."),
+              changes_table(comp_old, comp_new, Cards(new.evaluator_cards))]
+    atomic.write_text(after / "diff.md", to_markdown(blocks, title))
+    atomic.write_text(after / "diff.html", to_html(blocks, title, {}))
+    return after / "diff.html"
+
+
+def _comparison(out: Path, manifest: RunManifest) -> Comparison:
+    cells = run_cells(out, manifest)
+    results, _ = collect_results(cells, manifest.evaluators)
+    return compare(cells, results, Cards(manifest.evaluator_cards))
+
+
+def _flat(prefix: str, value) -> dict[str, object]:
+    if isinstance(value, dict):
+        return {k: v for key, sub in value.items() for k, v in _flat(f"{prefix}{key}.", sub).items()}
+    return {prefix.rstrip("."): value}
+
+
+def settings(old: RunManifest, new: RunManifest) -> list[str]:
+    """'name: before -> after' for each configuration, data, environment or model-set field
+    that differs (paths that only say where a run lives are left out)."""
+    a = {**_flat("", {k: v for k, v in old.config.items() if k not in IGNORED}),
+         **_flat("environment.", old.environment), "models": sorted(old.models)}
+    b = {**_flat("", {k: v for k, v in new.config.items() if k not in IGNORED}),
+         **_flat("environment.", new.environment), "models": sorted(new.models)}
+    return [f"{k}: {a.get(k, '(absent)')} → {b.get(k, '(absent)')}"
+            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def _identical(est) -> bool:
+    return est.mean == 0 and est.seed_var == 0 and est.image_var == 0
+
+
+def changes_table(old: Comparison, new: Comparison, cards: Cards) -> Table:
+    keys = [k for k in new.per_seed if k in old.per_seed and not cards.spec(k[2]).diagnostic]
+    estimates = [paired(new.per_seed[k], old.per_seed[k]) for k in keys]
+    # a change that is identically 0 (the same outcomes in both runs: a model that did not
+    # change) can never be rejected, so it leaves the family: Holm stays valid, and sharper
+    raw = np.array([e.p_value() if e is not None and e.testable and not _identical(e) else np.nan
+                    for e in estimates])
+    p = np.full(len(keys), np.nan)
+    for metric in {k[2] for k in keys}:  # one family per metric, like a report's column
+        rows_of = [i for i, k in enumerate(keys) if k[2] == metric]
+        p[rows_of] = holm(raw[rows_of])
+    rows, bold = [], []
+    for (model, dim, metric), est, q in zip(keys, estimates, p):
+        arrow = "↑" if cards.spec(metric).higher_is_better else "↓"
+        before, after = old.per_seed[(model, dim, metric)], new.per_seed[(model, dim, metric)]
+        if est is None:
+            change = "no common seed"
+        elif _identical(est):
+            change = "0 (identical)"
+        else:
+            change = f"{est.mean:+.4g}"
+            if est.testable:
+                low, high = est.interval()
+                change += f" [{low:+.4g}, {high:+.4g}]"
+        separable = q < 1 - LEVEL
+        rows.append([model, str(dim), f"{metric} {arrow}", f"{before.values.mean():.4g}",
+                     f"{after.values.mean():.4g}", change, "yes" if separable else ""])
+        bold.append([False] * 5 + [separable, separable])
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][6] != "yes", rows[i][0], rows[i][2]))
+    return Table(["model", "latent_dim", "metric", "before", "after", "change [95% interval]",
+                  "separable"], [rows[i] for i in order], [bold[i] for i in order],
+                 sortable=True, id="diff")

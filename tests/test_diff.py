@@ -1,0 +1,44 @@
+"""Compare two runs (#33): `--report-only --out B --diff A` writes B/diff.md and diff.html with
+what differs in the settings and each shared model's paired change, flagged where separable."""
+import pytest
+
+from bench.cli import main
+
+ARGS = ["--dataset", "digits", "--models", "dense_ae,pca", "--evaluators", "reconstruction,kmeans",
+        "--latent-dim", "4", "--seeds", "0,1,2", "--workers", "1", "-q"]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("diff")
+    assert main(ARGS + ["--epochs", "1", "--out", str(root / "a")]) == 0
+    assert main(ARGS + ["--epochs", "5", "--out", str(root / "b")]) == 0
+    return root / "a", root / "b"
+
+
+def rows(md: str) -> dict[tuple[str, str], list[str]]:
+    table = [line.split(" | ") for line in md.splitlines() if line.startswith("| ") and "change" not in line]
+    return {(r[0].strip("| *"), r[2].split()[0]): [c.strip("| *") for c in r] for r in table}
+
+
+def test_the_diff_names_the_changed_setting_and_the_paired_changes(two_runs):
+    a, b = two_runs
+    assert main(["--report-only", "--out", str(b), "--diff", str(a), "-q"]) == 0
+    md = (b / "diff.md").read_text()
+    assert "- train.epochs: 1 → 5" in md.splitlines()
+    assert "seeds" not in md.split("## Paired changes")[0], "only what differs"
+    table = rows(md)
+    pca, dense = table[("pca", "recon_mse")], table[("dense_ae", "recon_mse")]
+    assert pca[3] == pca[4] and pca[5] == "0 (identical)" and pca[6] == "", "PCA does not train: no change"
+    assert float(dense[4]) < float(dense[3]) and dense[6] == "yes", "5 epochs reconstruct better"
+    low, high = (float(x) for x in dense[5].split("[")[1].rstrip("]").split(","))
+    assert low < float(dense[5].split()[0]) < high < 0
+    assert 'id="diff"' in (b / "diff.html").read_text()
+
+
+def test_a_diff_against_itself_separates_nothing(two_runs):
+    a, _ = two_runs
+    assert main(["--report-only", "--out", str(a), "--diff", str(a), "-q"]) == 0
+    md = (a / "diff.md").read_text()
+    assert "Nothing in the configuration or the environment." in md
+    assert all(r[6] == "" for r in rows(md).values())
