@@ -22,7 +22,9 @@ def readme_model_code() -> str:
 
 
 def readme_entry_point() -> tuple[str, str]:
-    section = (ROOT / "README.md").read_text().split("## Add a model", 1)[1]
+    """The snippet the README's *Add a model* links to (docs/models.md)."""
+    assert "docs/models.md#from-your-own-package" in (ROOT / "README.md").read_text()
+    section = (ROOT / "docs" / "models.md").read_text().split("## From your own package", 1)[1]
     toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     name, target = re.search(r'^\s*(\w+)\s*=\s*"([^"]+)"', toml, re.M).groups()
     return name, target
