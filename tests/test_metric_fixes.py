@@ -1,5 +1,7 @@
 """One test per metric that did not measure what it claimed (issue #15, "Metrics that measure
 what they claim"); each fails on the code before the fix."""
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,3 +143,24 @@ def test_the_verdict_calls_a_tie_when_nothing_separates():
     rows = jobs(board, comp, cards, {"pca"})
     assert rows[0].leader == "a" and rows[0].tells == "no model is separable from the others"
     assert "one seed" in " ".join(limits(board, comp, cards))
+
+
+def test_umap_cluster_outcomes_over_its_subset_pass_the_alignment_check():
+    """With more test images than the 5,000-image subset (real MNIST has 10,000), umap_cluster's
+    outcomes are one per subset image: its declaration says so (unit 'subset'), so the check
+    that failed every cell of the first 5-seed reference run accepts them, while a metric
+    declared per image of the whole test set is still refused."""
+    from bench.evaluators import EvalResult, Metric
+    from bench.evaluators.umap_cluster import UMAPCluster
+    from bench.evaluators.umap_embed import umap_subset
+    labels = np.repeat(np.arange(10), 1_000)
+    subset = umap_subset(labels)
+    assert len(subset) == 5_000 < len(labels)
+    evaluator = UMAPCluster()
+    ids = np.arange(len(subset)) % 10
+    per_image = {"umap_cluster_acc": ids, "umap_cluster_nmi": ids, "umap_cluster_kmeans_acc": ids,
+                 "labels": labels[subset]}
+    evaluator.check(EvalResult([Metric("umap_cluster_acc", 0.5, True)], per_image=per_image), len(labels))
+    evaluator.metrics = tuple(dataclasses.replace(m, unit="image") for m in UMAPCluster.metrics)
+    with pytest.raises(ValueError, match="5000 values for 10000 test images"):
+        evaluator.check(EvalResult([Metric("umap_cluster_acc", 0.5, True)], per_image=per_image), len(labels))

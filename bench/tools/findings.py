@@ -89,7 +89,7 @@ def cost(name: str) -> str:
     """A run's wall time, from a file `bench.tools.perf_first_run --save` wrote."""
     path = PERF / f"{name}.json"
     if not path.exists():
-        return "(not measured yet)"
+        return "not measured cleanly yet (docs/performance.md)"
     r = json.loads(path.read_text())
     return (f"{r['wall_s'] / 60:.0f} minutes on {r['workers']} worker{'s' if r['workers'] > 1 else ''} "
             f"(`{path.relative_to(ROOT)}`, commit {r['commit']})")
