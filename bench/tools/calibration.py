@@ -59,15 +59,16 @@ def simulate(n_seeds: int, reps: int, n_images: int = 1_000, models: int = 5, se
             "false_separation": pair_false / reps, "family_wise_false_separation": family_false / reps}
 
 
-def _comparison(out: Path, seeds: list[int] | None = None):
-    """The report's comparison of results directory `out` (only `seeds`, when given), and its
-    non-diagnostic metrics."""
+def _comparison(out: Path, seeds: list[int] | None = None, models: set[str] | None = None):
+    """The report's comparison of results directory `out` (only `seeds` and `models`, when
+    given), and its non-diagnostic metrics."""
     from bench.cards import Cards
     from bench.report.comparison import compare
     from bench.store.run_record import collect_results, read_run_manifest, run_cells
 
     manifest = read_run_manifest(out)
-    cells = [c for c in run_cells(out, manifest) if seeds is None or c.cfg.seed in seeds]
+    cells = [c for c in run_cells(out, manifest) if (seeds is None or c.cfg.seed in seeds)
+             and (models is None or c.cfg.model in models)]
     results, _ = collect_results(cells, manifest.evaluators)
     cards = Cards(manifest.evaluator_cards)
     metrics = sorted(m for m in set(results["metric"]) if not cards.spec(m).diagnostic)
@@ -90,8 +91,26 @@ def _means(comp) -> dict[tuple[str, int, str], float]:
 def stability(run_a: Path, run_b: Path) -> dict:
     """Decision stability: of the model pairs run A separates (per metric), how many run B,
     made with other seeds, separates the same way, and how many it separates the other way."""
-    (comp_a, metrics), (comp_b, _) = _comparison(run_a), _comparison(run_b)
-    return decision_stability(comp_a, comp_b, metrics)
+    models = _finished_models(run_a, run_b)
+    (comp_a, metrics), (comp_b, _) = _comparison(run_a, models=models), _comparison(run_b, models=models)
+    return {**decision_stability(comp_a, comp_b, metrics), "models": sorted(models)}
+
+
+def _evaluations(out: Path) -> dict[str, list[int]]:
+    """Per model, how many evaluation records each of its cells has."""
+    from bench.store.run_record import read_run_manifest, run_cells
+
+    counts: dict[str, list[int]] = {}
+    for cell in run_cells(out, read_run_manifest(out)):
+        counts.setdefault(cell.cfg.model, []).append(len(cell.evals()))
+    return counts
+
+
+def _finished_models(run_a: Path, run_b: Path) -> set[str]:
+    """Models whose every cell has every evaluation in both runs (run B may still be going):
+    as many records as the model's cells have in the finished run A."""
+    a, b = _evaluations(run_a), _evaluations(run_b)
+    return {m for m in a.keys() & b.keys() if min(b[m]) == max(a[m]) and min(a[m]) == max(a[m])}
 
 
 def decision_stability(comp_a, comp_b, metrics: list[str]) -> dict:

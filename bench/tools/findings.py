@@ -51,14 +51,16 @@ def findings(ref: Path = REFERENCE) -> str:
 
 
 def stability(path: Path = CALIBRATION / "stability.json") -> str:
-    """Decision stability between two independent 5-seed runs (`bench.tools.stability`)."""
+    """Decision stability between two independent 5-seed runs (`bench.tools.calibration stability`)."""
     if not path.exists():
         return "Not measured yet."
     r = json.loads(path.read_text())
-    return (f"Run A (seeds {r['seeds_a']}) separates {r['separated_a']} of {r['pairs']} model pairs "
-            f"over {r['metrics']} metrics; run B (seeds {r['seeds_b']}) confirms "
-            f"{r['confirmed']} of them ({r['confirmed_share']:.0%}), reverses {r['reversed']}. "
-            f"Command: `{r['command']}`.")
+    models = r.get("models", [])
+    return (f"over {len(models)} models ({', '.join(models)}) and {r['metrics']} metrics, run A "
+            f"(seeds {', '.join(map(str, r['seeds_a']))}) separates {r['separated_a']} of "
+            f"{r['pairs']} (model pair, metric) comparisons; run B (seeds {', '.join(map(str, r['seeds_b']))}) "
+            f"separates {r['confirmed']} of them the same way ({r['confirmed_share']:.0%}) and "
+            f"{r['reversed']} the other way. Command: `{r['command']}`.")
 
 
 def aa(path: Path = CALIBRATION / "aa.json") -> str:
