@@ -46,7 +46,7 @@ def findings(ref: Path = REFERENCE) -> str:
     seeds = manifest.config["seeds"]
     return "\n".join(lines) + (
         f"\n\n{len(manifest.models)} models x {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
-        f"report built at commit {manifest.environment.get('git_commit')}; every figure above is "
+        f"its last run_all.py invocation at commit {manifest.environment.get('git_commit')}; every figure above is "
         f"read from `{_shown(ref)}/summary.csv` by `python -m bench.tools.findings`.")
 
 
