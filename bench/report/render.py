@@ -100,6 +100,7 @@ div.scroll table{display:table;margin:0;overflow:visible;max-width:none}
 div.scroll thead{position:sticky;top:0;z-index:2}
 div.scroll td:first-child{position:sticky;left:0;z-index:1;background:#fff}
 div.scroll th:first-child{position:sticky;left:0;z-index:3}
+#overview td{white-space:nowrap}#verdict td,#verdict th{text-align:left}
 th.group{cursor:pointer;user-select:none}th[title]{text-decoration:underline dotted #aaa}
 """
 # A wide table: type to filter its rows (model name or family), click a column group to fold it
