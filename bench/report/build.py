@@ -122,8 +122,7 @@ def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: C
             *manifest.notes,
         ]),
     ]
-    families = {m: meta.get("family", "") for m, meta in manifest.models.items()}
-    blocks += _leaderboard_blocks(board, core, cards, families)
+    blocks += _leaderboard_blocks(board, core, cards, manifest.models)
     blocks += [Heading("How to read the metrics", 3),
                Bullets(metric_help(board, cards, core) + [BASELINE_HELP])]
     captions = {**figure_captions(cards),
@@ -175,7 +174,7 @@ def _cost_line(cost: dict | None) -> list[str]:
 
 
 def _leaderboard_blocks(board: Leaderboard, metrics: list[str], cards: Cards,
-                        families: dict[str, str]) -> list[Block]:
+                        models: dict[str, dict]) -> list[Block]:
     blocks: list[Block] = [Heading("Leaderboard")]
     if not board.rows:
         return blocks + [Para("No results: every cell failed (see Failed runs).")]
@@ -194,7 +193,7 @@ def _leaderboard_blocks(board: Leaderboard, metrics: list[str], cards: Cards,
         "to sort, a column group to fold it, type in the box to filter by model or family, hover "
         "a header for its meaning; the link above the table downloads it as CSV."))
     return blocks + [board_table(board, metrics, "leaderboard", rank_on=board.headline,
-                                 help={m: cards.spec(m).help for m in metrics}, families=families)]
+                                 cards=cards, models=models)]
 
 
 def metric_help(board: Leaderboard, cards: Cards, metrics: list[str]) -> list[str]:

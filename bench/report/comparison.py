@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,7 @@ from bench.cards import Cards
 from bench.report.intervals import Resampler, interval
 from bench.report.seed_stats import LEVEL, Estimate, estimate, holm
 from bench.store.cell import CellStore
+from bench.store.run_record import RunManifest, collect_results, read_run_manifest, run_cells
 
 SUMMARY_COLUMNS = ["model", "latent_dim", "metric", "mean", "std", "ci_low", "ci_high", "n_seeds",
                    "n_images", "higher_is_better", "diagnostic", "best", "rank", "rank_low",
@@ -153,6 +156,17 @@ def compare(cells: list[CellStore], results: pd.DataFrame, cards: Cards) -> Comp
                       per_seed)
     comp.summary = _best_and_rank(comp)
     return comp
+
+
+def compare_run(out: Path, manifest: RunManifest | None = None,
+                keep: Callable[[CellStore], bool] | None = None) -> tuple[Comparison, Cards]:
+    """The comparison of the finished results directory `out`, over the cells `keep` accepts
+    (all by default): what the diff page and the calibration tools read a run through."""
+    manifest = manifest or read_run_manifest(out)
+    cells = [c for c in run_cells(out, manifest) if keep is None or keep(c)]
+    results, _ = collect_results(cells, manifest.evaluators)
+    cards = Cards(manifest.evaluator_cards)
+    return compare(cells, results, cards), cards
 
 
 def _rank_draws(est: Estimate, key: tuple) -> np.ndarray:

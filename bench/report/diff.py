@@ -19,10 +19,10 @@ import numpy as np
 from bench import atomic
 from bench.cards import Cards
 from bench.errors import ConfigError
-from bench.report.comparison import Comparison, compare, paired
+from bench.report.comparison import Comparison, compare_run, paired
 from bench.report.render import Bullets, Heading, Para, Table, to_html, to_markdown
 from bench.report.seed_stats import LEVEL, holm
-from bench.store.run_record import RunManifest, StoreError, collect_results, read_run_manifest, run_cells
+from bench.store.run_record import RunManifest, StoreError, read_run_manifest
 
 IGNORED = {"out", "data_root", "force", "report_only", "diff"}  # where, not what
 
@@ -43,7 +43,7 @@ def build_diff(before: Path, after: Path) -> Path:
     """Write `after`/diff.md and diff.html; returns the HTML's path."""
     before, after = Path(before), Path(after)
     old, new = check_diff(before, after)
-    comp_old, comp_new = _comparison(before, old), _comparison(after, new)
+    (comp_old, _), (comp_new, cards) = compare_run(before, old), compare_run(after, new)
     title = f"aebench diff: {before.name} → {after.name}"
     blocks = [Heading("What differs"), Bullets(settings(old, new) or
                                                ["Nothing in the configuration or the environment."]),
@@ -52,16 +52,10 @@ def build_diff(before: Path, after: Path) -> Path:
                    f"{after.name} minus {before.name}, paired by seed and by test image, with its "
                    f"95% interval; 'yes' where the change is separable from 0 after Holm's "
                    f"correction over the models of each metric. ↑ higher is better, ↓ lower."),
-              changes_table(comp_old, comp_new, Cards(new.evaluator_cards))]
+              changes_table(comp_old, comp_new, cards)]
     atomic.write_text(after / "diff.md", to_markdown(blocks, title))
     atomic.write_text(after / "diff.html", to_html(blocks, title, {}))
     return after / "diff.html"
-
-
-def _comparison(out: Path, manifest: RunManifest) -> Comparison:
-    cells = run_cells(out, manifest)
-    results, _ = collect_results(cells, manifest.evaluators)
-    return compare(cells, results, Cards(manifest.evaluator_cards))
 
 
 def _flat(prefix: str, value) -> dict[str, object]:
@@ -70,13 +64,15 @@ def _flat(prefix: str, value) -> dict[str, object]:
     return {prefix.rstrip("."): value}
 
 
+def _fields(manifest: RunManifest) -> dict[str, object]:
+    return {**_flat("", {k: v for k, v in manifest.config.items() if k not in IGNORED}),
+            **_flat("environment.", manifest.environment), "models": sorted(manifest.models)}
+
+
 def settings(old: RunManifest, new: RunManifest) -> list[str]:
     """'name: before -> after' for each configuration, data, environment or model-set field
     that differs (paths that only say where a run lives are left out)."""
-    a = {**_flat("", {k: v for k, v in old.config.items() if k not in IGNORED}),
-         **_flat("environment.", old.environment), "models": sorted(old.models)}
-    b = {**_flat("", {k: v for k, v in new.config.items() if k not in IGNORED}),
-         **_flat("environment.", new.environment), "models": sorted(new.models)}
+    a, b = _fields(old), _fields(new)
     return [f"{k}: {a.get(k, '(absent)')} → {b.get(k, '(absent)')}"
             for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 

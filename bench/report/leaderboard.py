@@ -123,12 +123,13 @@ def grouped(board: Leaderboard, metrics: list[str]) -> list[tuple[str, list[str]
 
 
 def board_table(board: Leaderboard, metrics: list[str], table_id: str,
-                rank_on: list[str] | None = None, help: dict[str, str] | None = None,
-                families: dict[str, str] | None = None) -> Table:
+                rank_on: list[str] | None = None, cards: Cards | None = None,
+                models: dict[str, dict] | None = None) -> Table:
     """The sortable table of `metrics`: model, latent size, seeds, rank, then grouped columns.
     The rank column is the mean rank (with ties) over `rank_on` (default: these metrics).
-    `help` (metric -> text) shows on hovering a header, `families` (model -> family) is what
-    the HTML filter matches besides the name; the CSV download holds the exact bounds."""
+    With the run's `cards`, hovering a header shows the metric's help; with its `models`
+    (run.json's, name -> metadata), the HTML filter matches each model's family besides its
+    name; the CSV download holds the exact bounds."""
     rank_on = rank_on if rank_on is not None else metrics
     fixed = ["model", "latent_dim", "seeds", "rank ↓"]
     rows, bold, notes = [], [], []
@@ -144,12 +145,13 @@ def board_table(board: Leaderboard, metrics: list[str], table_id: str,
         notes.append([""] * len(fixed) + [row_cells[m].interval_text() if m in row_cells else ""
                                           for m in metrics])
     groups = [("", len(fixed))] + [(g, len(ms)) for g, ms in grouped(board, metrics)]
-    help = help or {}
-    families = families or {}
+    models = models or {}
     return Table(fixed + [board.header(m) for m in metrics], rows, bold, sortable=True,
                  id=table_id, groups=groups, notes=notes,
-                 help=["", "", "", "mean rank over " + ", ".join(rank_on)] + [help.get(m, "") for m in metrics],
-                 tags=[families.get(row[0], "") for row in rows], csv=_csv(board, metrics, rows))
+                 help=["", "", "", "mean rank over " + ", ".join(rank_on)]
+                 + [cards.spec(m).help if cards else "" for m in metrics],
+                 tags=[models.get(row[0], {}).get("family", "") for row in rows],
+                 csv=_csv(board, metrics, rows))
 
 
 def _csv(board: Leaderboard, metrics: list[str], rows: list[list[str]]) -> str:

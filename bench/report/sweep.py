@@ -178,6 +178,5 @@ def _blocks(sweep: dict, manifests: dict[str, RunManifest], boards: dict[str, Le
                    Para(f"As in {name}/report.html: best rank first; rank is the mean rank (with "
                         f"ties) on {', '.join(board.headline)} within a latent size."),
                    board_table(board, core, f"leaderboard-{name}", rank_on=board.headline,
-                               help={m: cards.spec(m).help for m in core},
-                               families={m: meta.get("family", "") for m, meta in manifests[name].models.items()})]
+                               cards=cards, models=manifests[name].models)]
     return blocks

@@ -51,8 +51,7 @@ def task_sections(out: Path, board: Leaderboard, cards: Cards, inputs: FigureInp
                                "redundant variants of one measurement; bold: every model that no "
                                "other model is separably better than."))
             blocks.append(board_table(board, metrics, f"task-{task.replace(' ', '-')}", rank_on=jobs,
-                                      help={m: cards.spec(m).help for m in metrics},
-                                      families={m: meta.get("family", "") for m, meta in manifest.models.items()}))
+                                      cards=cards, models=manifest.models))
         captions = {f["path"]: f["caption"] for e in evaluators for f in cards.cards[e].get("figures", [])}
         for path, png in drawn.items():
             if png is not None:

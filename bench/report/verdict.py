@@ -29,8 +29,7 @@ class Job:
     metric: str             # with its direction, e.g. "recon_mse ↓"
     leader: str
     value: str              # the leader's mean [95% interval]
-    tied: tuple[str, ...]   # every other model the leader is not separable from (Holm-corrected)
-    tells: str              # the row's claim in words
+    tells: str              # the models the leader is not separable from, in words
     margin: str = ""        # best learned model vs best baseline: difference [paired interval]
 
     def cells(self) -> list[str]:
@@ -82,16 +81,15 @@ def _job(job: str, metric: str, board: Leaderboard, comp: Comparison | None, key
     value = _fmt(c.mean) + (f" [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]" if c.has_interval else "")
     n_seeds = max(board.n_seeds.get(k, 1) for k in keys)
     seeds = f"{n_seeds} seed{'s' if n_seeds > 1 else ''}"
-    tied = tuple(m for m in winners if m != top)
     if not c.has_interval:
-        tells, tied = f"no interval: not separable with {seeds}", tuple(ordered[1:])
+        tells = f"no interval: not separable with {seeds}"
     elif len(winners) == len(cells):
         tells = "no model is separable from the others"
     elif len(winners) == 1:
         tells = "none: separably better than every other model"
     else:
-        tells = f"{', '.join(tied)} (with {seeds})"
-    return Job(job, board.header(metric), top, value, tied, tells,
+        tells = f"{', '.join(m for m in winners if m != top)} (with {seeds})"
+    return Job(job, board.header(metric), top, value, tells,
                _margin(ordered, winners, baselines, comp, keys[0][1], metric, cells))
 
 

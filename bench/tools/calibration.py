@@ -62,17 +62,12 @@ def simulate(n_seeds: int, reps: int, n_images: int = 1_000, models: int = 5, se
 def _comparison(out: Path, seeds: list[int] | None = None, models: set[str] | None = None):
     """The report's comparison of results directory `out` (only `seeds` and `models`, when
     given), and its non-diagnostic metrics."""
-    from bench.cards import Cards
-    from bench.report.comparison import compare
-    from bench.store.run_record import collect_results, read_run_manifest, run_cells
+    from bench.report.comparison import compare_run
 
-    manifest = read_run_manifest(out)
-    cells = [c for c in run_cells(out, manifest) if (seeds is None or c.cfg.seed in seeds)
-             and (models is None or c.cfg.model in models)]
-    results, _ = collect_results(cells, manifest.evaluators)
-    cards = Cards(manifest.evaluator_cards)
-    metrics = sorted(m for m in set(results["metric"]) if not cards.spec(m).diagnostic)
-    return compare(cells, results, cards), metrics
+    comp, cards = compare_run(out, keep=lambda c: (seeds is None or c.cfg.seed in seeds)
+                              and (models is None or c.cfg.model in models))
+    metrics = sorted(m for m in set(comp.results["metric"]) if not cards.spec(m).diagnostic)
+    return comp, metrics
 
 
 def aa_separations(out: Path, a: str, b: str, seeds: list[int] | None = None) -> dict:

@@ -50,11 +50,13 @@ def findings(ref: Path = REFERENCE) -> str:
         f"read from `{_shown(ref)}/summary.csv` by `python -m bench.tools.findings`.")
 
 
-def stability(path: Path = CALIBRATION / "stability.json") -> str:
+def _from(path: Path, render, missing: str = "Not measured yet.") -> str:
+    """`render` of the committed results file `path`, or what to say while there is none."""
+    return render(json.loads(path.read_text())) if path.exists() else missing
+
+
+def stability(r: dict) -> str:
     """Decision stability between two independent 5-seed runs (`bench.tools.calibration stability`)."""
-    if not path.exists():
-        return "Not measured yet."
-    r = json.loads(path.read_text())
     models = r.get("models", [])
     return (f"over {len(models)} models ({', '.join(models)}) and {r['metrics']} metrics, run A "
             f"(seeds {', '.join(map(str, r['seeds_a']))}) separates {r['separated_a']} of "
@@ -63,11 +65,8 @@ def stability(path: Path = CALIBRATION / "stability.json") -> str:
             f"{r['reversed']} the other way. Command: `{r['command']}`.")
 
 
-def aa(path: Path = CALIBRATION / "aa.json") -> str:
+def aa(r: dict) -> str:
     """The A/A test on real MNIST (`bench.tools.calibration aa`)."""
-    if not path.exists():
-        return "Not measured yet."
-    r = json.loads(path.read_text())
     return (f"`{r['pair'][0]}` and `{r['pair'][1]}` (the same model under two names) are separated "
             f"on {len(r['separated'])} of {r['metrics']} metrics ({r['share']:.0%}) with "
             f"{len(r['seeds'])} seeds" + (f" ({', '.join(r['separated'])})" if r["separated"] else "")
@@ -90,15 +89,15 @@ PERF = ROOT / "reports" / "perf"
 def cost(name: str) -> str:
     """A run's wall time, from a file `bench.tools.perf_first_run --save` wrote."""
     path = PERF / f"{name}.json"
-    if not path.exists():
-        return "not measured cleanly yet (docs/performance.md)"
-    r = json.loads(path.read_text())
-    return (f"{r['wall_s'] / 60:.0f} minutes on {r['workers']} worker{'s' if r['workers'] > 1 else ''} "
-            f"(`{path.relative_to(ROOT)}`, commit {r['commit']})")
+    return _from(path, lambda r: f"{r['wall_s'] / 60:.0f} minutes on {r['workers']} worker"
+                                 f"{'s' if r['workers'] > 1 else ''} (`{path.relative_to(ROOT)}`, "
+                                 f"commit {r['commit']})",
+                 missing="not measured cleanly yet (docs/performance.md)")
 
 
 BLOCKS = {"against": lambda: cost("against"), "five_seeds": lambda: cost("five_seeds"),
-          "findings": findings, "stability": stability, "aa": aa, "simulation": simulation}
+          "findings": findings, "stability": lambda: _from(CALIBRATION / "stability.json", stability),
+          "aa": lambda: _from(CALIBRATION / "aa.json", aa), "simulation": simulation}
 
 
 def render(text: str) -> str:

@@ -49,9 +49,11 @@ def first_run(run_args: list[str], workdir: Path) -> dict:
     return measured(out, wall, run_args)
 
 
-def measured(out: Path, wall: float, run_args: list[str]) -> dict:
-    """The figures of the finished run in `out` that took `wall` seconds."""
+def measured(out: Path, wall: float | None, run_args: list[str]) -> dict:
+    """The figures of the finished run in `out` that took `wall` seconds (None: the run's own
+    record of its wall time)."""
     record = read_run_manifest(out)
+    wall = record.cost["wall_seconds"] if wall is None else wall
     # the run's own record counts its workers, which are not this process's descendants when
     # forked from the fork server (their usage never reaches RUSAGE_CHILDREN)
     peak = max(peak_rss_mb("children"), record.cost["peak_rss_mb"])
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--keep {args.keep} exists; a first run starts from a new folder")
     if args.record:
         out = args.record / "out"
-        now = measured(out, read_run_manifest(out).cost["wall_seconds"], args.run_args)
+        now = measured(out, None, args.run_args)
     elif args.keep:
         args.keep.mkdir(parents=True)
         now = first_run(args.run_args, args.keep)
