@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bench.errors import ConfigError
@@ -40,9 +40,19 @@ class CellConfig:
     code: str = ""                 # the model's own code, comments left out (model_api)
     training_version: int = 0      # bench.train.TRAINING_VERSION when the cell was planned
     format: int = CELL_FORMAT
+    # The model's own knobs (bench.tunables) where they differ from its declared defaults, and
+    # whether this is a tuning trial (trained on the tuning split, scored on validation images,
+    # bench.tune). Left out of the dict at their defaults, so an untuned cell's key does not
+    # depend on tuning existing.
+    knobs: dict = field(default_factory=dict)
+    trial: bool = False
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        for name, default in (("knobs", {}), ("trial", False)):
+            if values[name] == default:
+                del values[name]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> "CellConfig":

@@ -6,8 +6,9 @@ Conventions (one for all): inputs are float images in [0, 1] shaped (N, C, H, W)
 deterministic code (a VAE returns its posterior mean); `decode` returns images in [0, 1];
 `loss` returns a dict with at least "loss" (summed over pixels, averaged over the batch).
 
-    @register_model("my_ae", description="...", paper="https://...")
-    def my_ae(input_shape, latent_dim): return MyAE(input_shape, latent_dim)
+    @register_model("my_ae", description="...", paper="https://...",
+                    tunables={"weight": Knob(0.1, 0.01, 1.0)})   # optional (bench.tunables)
+    def my_ae(input_shape, latent_dim, weight): return MyAE(input_shape, latent_dim, weight)
 
 Its behaviour is part of every cell's key through `bench.train.TRAINING_VERSION` (a golden test
 makes a change to its code a decision); finding and loading models lives in `bench.plugins`.
@@ -23,12 +24,14 @@ from torch import nn
 
 from bench.fingerprint import code_fingerprint
 from bench.registry import Registry
+from bench.tunables import own_values
 
 MODELS = Registry("model")
 
 
 def register_model(name: str, *, description: str = "", **meta):
-    """Decorator for a builder `(input_shape, latent_dim) -> Autoencoder`."""
+    """Decorator for a builder `(input_shape, latent_dim, **knobs) -> Autoencoder`; `tunables=`
+    {name: bench.tunables.Knob} declares the knobs a builder takes and what tuning may search."""
     return MODELS.register(name, description=description, **meta)
 
 
@@ -81,8 +84,10 @@ def model_fingerprint(name: str) -> str:
     return code_fingerprint([Path(module.__file__)])
 
 
-def build_model(name: str, input_shape, latent_dim: int) -> Autoencoder:
-    model = MODELS.get(name).builder(tuple(input_shape), latent_dim)
+def build_model(name: str, input_shape, latent_dim: int, knobs: dict | None = None) -> Autoencoder:
+    """Model `name`, its declared knobs at their defaults unless `knobs` overrides them."""
+    entry = MODELS.get(name)
+    model = entry.builder(tuple(input_shape), latent_dim, **own_values(entry.meta, knobs))
     if not isinstance(model, Autoencoder):
         raise TypeError(f"model {name!r}: builder returned {type(model).__name__}, "
                         "not a bench.model_api.Autoencoder")

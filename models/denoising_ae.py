@@ -6,13 +6,13 @@ code under evaluation (`encode` of the clean image) is comparable with `dense_ae
 import torch
 
 from bench.model_api import bce_per_image, register_model
+from bench.tunables import Knob
 from models.dense_ae import DenseAE
 
-NOISE_STD = 0.3
 
 
 class DenoisingAE(DenseAE):
-    def __init__(self, input_shape, latent_dim, noise_std: float = NOISE_STD):
+    def __init__(self, input_shape, latent_dim, noise_std: float):
         super().__init__(input_shape, latent_dim)
         self.noise_std = noise_std
 
@@ -22,8 +22,8 @@ class DenoisingAE(DenseAE):
         return {"loss": recon, "recon": recon}
 
 
-@register_model("denoising_ae", description=f"Dense AE trained to remove Gaussian noise (std {NOISE_STD})",
+@register_model("denoising_ae", description="Dense AE trained to remove Gaussian noise",
                 paper="Vincent et al. 2008, https://doi.org/10.1145/1390156.1390294",
-                family="dense", noise_std=NOISE_STD)
-def denoising_ae(input_shape, latent_dim):
-    return DenoisingAE(input_shape, latent_dim)
+                family="dense", tunables={"noise_std": Knob(0.3, 0.05, 0.8, scale="linear")})
+def denoising_ae(input_shape, latent_dim, noise_std):
+    return DenoisingAE(input_shape, latent_dim, noise_std=noise_std)

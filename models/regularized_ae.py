@@ -7,6 +7,7 @@ summed over 784 pixels, ~60-100 per image) under the uniform budget.
 import torch
 
 from bench.model_api import bce_per_image, register_model
+from bench.tunables import Knob
 from models.dense_ae import DenseAE
 
 
@@ -73,20 +74,22 @@ class WAE(PenalisedAE):
         return total
 
 
-@register_model("sparse_ae", description="Dense AE with an L1 penalty (0.1) on the code",
-                paper="Ng 2011, CS294A lecture notes; Ranzato et al. 2007", family="dense", weight=0.1)
-def sparse_ae(input_shape, latent_dim):
-    return SparseAE(input_shape, latent_dim, weight=0.1)
+@register_model("sparse_ae", description="Dense AE with an L1 penalty on the code",
+                paper="Ng 2011, CS294A lecture notes; Ranzato et al. 2007", family="dense",
+                tunables={"weight": Knob(0.1, 0.01, 1.0)})
+def sparse_ae(input_shape, latent_dim, weight):
+    return SparseAE(input_shape, latent_dim, weight=weight)
 
 
-@register_model("contractive_ae", description="Dense AE penalising the encoder Jacobian (Hutchinson estimate, 0.05)",
+@register_model("contractive_ae", description="Dense AE penalising the encoder Jacobian (Hutchinson estimate)",
                 paper="Rifai et al. 2011, https://icml.cc/2011/papers/455_icmlpaper.pdf",
-                family="dense", weight=0.05)
-def contractive_ae(input_shape, latent_dim):
-    return ContractiveAE(input_shape, latent_dim, weight=0.05)
+                family="dense", tunables={"weight": Knob(0.05, 0.005, 0.5)})
+def contractive_ae(input_shape, latent_dim, weight):
+    return ContractiveAE(input_shape, latent_dim, weight=weight)
 
 
-@register_model("wae_mmd", description="Wasserstein AE: MMD (IMQ kernel, weight 10) to an N(0, I) prior",
-                paper="Tolstikhin et al. 2018, https://arxiv.org/abs/1711.01558", family="dense", weight=10.0)
-def wae_mmd(input_shape, latent_dim):
-    return WAE(input_shape, latent_dim, weight=10.0)
+@register_model("wae_mmd", description="Wasserstein AE: MMD (IMQ kernel) to an N(0, I) prior",
+                paper="Tolstikhin et al. 2018, https://arxiv.org/abs/1711.01558", family="dense",
+                tunables={"weight": Knob(10.0, 1.0, 100.0)})
+def wae_mmd(input_shape, latent_dim, weight):
+    return WAE(input_shape, latent_dim, weight=weight)

@@ -8,6 +8,7 @@ import torch
 
 from bench.layers import conv_decoder, conv_encoder, dense_decoder, dense_encoder
 from bench.model_api import Autoencoder, bce_per_image, register_model
+from bench.tunables import Knob
 
 
 class VAE(Autoencoder):
@@ -58,8 +59,8 @@ def conv_vae(input_shape, latent_dim):
     return VAE(input_shape, latent_dim, conv=True)
 
 
-@register_model("beta_vae", description="Dense VAE with the KL term weighted by beta = 4",
+@register_model("beta_vae", description="Dense VAE with the KL term weighted by beta (> 1)",
                 paper="Higgins et al. 2017, https://openreview.net/forum?id=Sy2fzU9gl",
-                family="dense", beta=4.0)
-def beta_vae(input_shape, latent_dim):
-    return VAE(input_shape, latent_dim, beta=4.0)
+                family="dense", tunables={"beta": Knob(4.0, 1.0, 16.0)})
+def beta_vae(input_shape, latent_dim, beta):
+    return VAE(input_shape, latent_dim, beta=beta)

@@ -19,16 +19,16 @@ import torch.nn.functional as F
 
 from bench.layers import dense_decoder, dense_encoder
 from bench.model_api import Autoencoder, bce_per_image, register_model
+from bench.tunables import Knob
 
-CODEBOOK_SIZE = 128
-BETA = 0.25    # commitment weight, as in the paper
 DECAY = 0.99   # EMA decay of the codebook statistics
 EPS = 1e-5
 
 
 class VQVAE(Autoencoder):
-    def __init__(self, input_shape, latent_dim, codebook_size: int = CODEBOOK_SIZE):
+    def __init__(self, input_shape, latent_dim, codebook_size: int, commitment: float):
         super().__init__(input_shape, latent_dim)
+        self.commitment = commitment
         self.group = next(g for g in (4, 2, 1) if latent_dim % g == 0)
         self.encoder = dense_encoder(self.n_pixels, latent_dim)
         self.decoder = dense_decoder(latent_dim, input_shape)
@@ -79,11 +79,13 @@ class VQVAE(Autoencoder):
         z = z_e + (q - z_e).detach()          # straight-through estimator
         recon = bce_per_image(self.decode_logits(z), x)
         commit = F.mse_loss(z_e, q, reduction="sum") / x.shape[0]
-        return {"loss": recon + BETA * commit, "recon": recon, "commit": commit}
+        return {"loss": recon + self.commitment * commit, "recon": recon, "commit": commit}
 
 
 @register_model("vq_vae", description="VQ-VAE, dense, product-quantised code (groups of 4, K=128, EMA codebook); code = quantised vector",
                 paper="van den Oord et al. 2017, https://arxiv.org/abs/1711.00937", family="dense",
-                codebook_size=CODEBOOK_SIZE)
-def vq_vae(input_shape, latent_dim):
-    return VQVAE(input_shape, latent_dim)
+                # commitment 0.25 as in the paper
+                tunables={"codebook_size": Knob(128, 16, 1024, integer=True),
+                          "commitment": Knob(0.25, 0.05, 2.0)})
+def vq_vae(input_shape, latent_dim, codebook_size, commitment):
+    return VQVAE(input_shape, latent_dim, codebook_size=int(codebook_size), commitment=commitment)

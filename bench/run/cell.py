@@ -90,7 +90,7 @@ def run_cell(cell: CellStore, data: ImageData, x_train: torch.Tensor, x_test: to
     status(f"{name}: starting")
     cell.begin()
     seed_everything(c.seed)
-    model = _phase("build", build_model, c.model, data.input_shape, c.latent_dim).to(x_train.device)
+    model = _phase("build", build_model, c.model, data.input_shape, c.latent_dim, c.knobs).to(x_train.device)
     start = time.perf_counter()
     pending = [e for e in evaluators if not cell.has_eval(e.name, e.version)
                and not (e.needs_decoder and not model.has_decoder)]
@@ -180,7 +180,7 @@ def cell_epochs(c: CellConfig, cost: dict, n_train: int) -> int:
 def fresh_model(c: CellConfig, input_shape, x_train: torch.Tensor) -> Autoencoder:
     """A new model of cell `c`, seeded as the cell, trained (or fitted) on `x_train`."""
     seed_everything(c.seed)
-    model = build_model(c.model, input_shape, c.latent_dim).to(x_train.device)
+    model = build_model(c.model, input_shape, c.latent_dim, c.knobs).to(x_train.device)
     fit_model(model, x_train, c)
     return model.eval()
 

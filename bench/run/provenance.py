@@ -15,6 +15,7 @@ import torch
 
 from bench.plugins import load_all_models
 from bench.train import precision_name
+from bench.tunables import describe
 
 
 def peak_rss_mb(who: str = "self") -> float:
@@ -43,8 +44,9 @@ def run_cost(timings: dict[str, float], wall_seconds: float, cells_peak_rss_mb: 
 def model_card(name: str) -> dict:
     """Registry metadata, stored in run.json so the report needs no registry (and no torch)."""
     entry = load_all_models().get(name)
-    return {"description": entry.description,
+    card = {"description": entry.description,
             **{k: v for k, v in entry.meta.items() if isinstance(v, (str, int, float, bool))}}
+    return card | ({"tunables": knobs} if (knobs := describe(entry.meta)) else {})
 
 
 def environment(device: torch.device, amp: bool) -> dict:
