@@ -20,6 +20,7 @@ from pathlib import Path
 from bench.errors import ConfigError
 from bench.options import SPEC_OPTIONS, TOML_OPTIONS, TOML_TYPES
 from bench.train_spec import TrainSpec, positive
+from bench.tune import check_tuning
 
 # Bump when the layout of a cell (its config or its files) changes; old results directories are
 # then refused with a clear message (bench.store.run_record), never half-read.
@@ -66,7 +67,7 @@ class CellConfig:
 
     @property
     def dirname(self) -> str:
-        return f"{self.model}-z{self.latent_dim}-s{self.seed}-{self.key}"
+        return f"{'trial-' if self.trial else ''}{self.model}-z{self.latent_dim}-s{self.seed}-{self.key}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +93,9 @@ class RunConfig:
     ray_address: str | None = None  # join this Ray cluster; None starts a local instance
     against: str | None = None  # a published reference run: train only the named models (run/against.py)
     diff: str | None = None     # with report_only: an earlier run to compare with (report/diff.py)
+    tune: int | None = None     # trials per model (bench.tune); None: every model at its defaults
+    tune_select: str = "recon"  # the criterion: recon (label-free) or probe (bench.tune.CRITERIA)
+    tune_ranges: str | None = None  # a TOML file narrowing or widening the declared ranges
 
     @classmethod
     def of(cls, **values) -> "RunConfig":
@@ -123,6 +127,10 @@ class RunConfig:
             positive("--workers", self.workers)
         if self.executor not in ("local", "ray"):
             raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
+        check_tuning(self.tune, self.tune_select, self.tune_ranges)
+        if self.tune and self.against:
+            raise ConfigError("--tune and --against are alternatives: a reference's models were "
+                              "trained at their defaults, so tuned models would not compare")
         if self.diff and not self.report_only:
             raise ConfigError("--diff needs --report-only (it compares two finished runs)")
         if self.ray_address and self.executor != "ray":
@@ -142,13 +150,17 @@ class RunConfig:
         return [replace(self, datasets=(name,)) for name in self.datasets]
 
     def cell(self, model: str, seed: int, latent_dim: int, *, mixed: bool | None = None,
-             code: str = "", training_version: int = 0) -> CellConfig:
+             code: str = "", training_version: int = 0, knobs: dict | None = None,
+             lr: float | None = None, trial: bool = False) -> CellConfig:
         """One cell of the grid; `mixed` is the precision resolved for the device
-        (`bench.train.mixed_precision`), by default whether `precision` asks for mixed."""
+        (`bench.train.mixed_precision`), by default whether `precision` asks for mixed; `knobs`
+        (the model's own, where not at their defaults) and `lr` come from tuning (bench.tune)."""
         mixed = self.train.precision == "mixed" if mixed is None else mixed
+        train = self.train.resolved(mixed)
         return CellConfig(model=model, seed=seed, latent_dim=latent_dim, dataset=self.dataset,
-                          limit=self.limit, train=self.train.resolved(mixed), code=code,
-                          training_version=training_version)
+                          limit=self.limit, train=train if lr is None else replace(train, lr=lr),
+                          code=code, training_version=training_version, knobs=dict(knobs or {}),
+                          trial=trial)
 
     @property
     def run_name(self) -> str:

@@ -72,6 +72,18 @@ OPTIONS = [
            "a published reference run (e.g. reports/example): train and evaluate only the models "
            "--models names, under the reference's protocol, and report them with its models",
            metavar="DIR"),
+    Option("tune", "--tune", "int",
+           "tune every trainable model first: K configurations each (an equal budget) drawn over "
+           "its declared knobs and the learning rate, trained on 5/6 of the training set and "
+           "scored on the other 1/6; the best (or the default, if better) is then trained with "
+           "--seeds and evaluated as usual", metavar="K"),
+    Option("tune_select", "--tune-select", "str",
+           "what picks the tuned configuration: recon (default: validation reconstruction "
+           "error, label-free) or probe (validation linear-probe accuracy, uses labels)",
+           choices=("recon", "probe")),
+    Option("tune_ranges", "--tune-ranges", "str",
+           "a TOML file of search ranges: [model] knob = [low, high], [\"*\"] for every model",
+           metavar="FILE"),
     Option("out", "--out", "str", "results directory (default reports/<run-name>)"),
     Option("data_root", "--data-root", "str", "data cache (default $AEBENCH_DATA or ~/.cache/aebench)"),
     Option("force", "--force", "bool", "recompute cells even if finished", in_toml=False),

@@ -30,7 +30,7 @@ class Knob:
     def __post_init__(self):
         problem = self.problem()
         if problem:
-            raise ValueError(f"Knob{(self.default, self.low, self.high, self.scale)}: {problem}")
+            raise ValueError(problem)
 
     def problem(self) -> str | None:
         """What is wrong with this declaration (None: nothing); a TOML range is checked the same way."""
@@ -42,8 +42,8 @@ class Knob:
             return f"scale must be {' or '.join(SCALES)}, got {self.scale!r}"
         if not self.low < self.high:
             return f"the range [{self.low:g}, {self.high:g}] is empty (low must be below high)"
-        if self.scale == "log" and self.low <= 0:
-            return f"a log-scale range must be positive, got low {self.low:g}"
+        if self.scale == "log" and (self.low <= 0 or self.default <= 0):
+            return f"a log-scale knob must be positive, got low {self.low:g}, default {self.default:g}"
         return None
 
     def at(self, u: float) -> float:

@@ -35,7 +35,7 @@ GRAPH = {name: imports(path) for name, path in MODULES.items()}
 
 
 def test_graph_sees_the_imports_it_should():
-    assert "bench.store.cell" in GRAPH["bench.run.runner"]
+    assert "bench.store.cell" in GRAPH["bench.run.execute"]
     assert "bench.atomic" in GRAPH["bench.store.records"]
 
 

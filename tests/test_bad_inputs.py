@@ -21,6 +21,8 @@ FILES = {  # made in the working directory before each case
     "a_directory.toml/": None,
     "not_a_dir": "",
     "old_run/run.json": '{"store_format": 1}',
+    "ranges_typo.toml": "[beta_vae]\nbetta = [1.0, 8.0]\n",
+    "ranges_empty.toml": "[beta_vae]\nbeta = [8.0, 1.0]\n",
 }
 # (what is wrong, the arguments, a piece of the message); every case also gets --out fresh_out
 BAD_INPUTS = [
@@ -71,6 +73,14 @@ BAD_INPUTS = [
     ("config not TOML", ["--config", "broken.toml"], "is not valid TOML"),
     ("--out below a file", ["--out", "not_a_dir/run"], "not_a_dir is a file"),
     ("--out of another store format", ["--out", "old_run"], "incompatible aebench"),
+    ("no tuning trials", ["--tune", "0"], "--tune takes a number of trials from 1 to 256"),
+    ("tuning ranges without --tune", ["--tune-ranges", "ranges_typo.toml"], "--tune-ranges needs --tune"),
+    ("tuning range of a knob the model lacks", ["--tune", "4", "--models", "beta_vae", "--tune-ranges",
+                                                "ranges_typo.toml"], "beta_vae has no knob 'betta'"),
+    ("empty tuning range", ["--tune", "4", "--models", "beta_vae", "--tune-ranges", "ranges_empty.toml"],
+     "[8, 1] is empty"),
+    ("unknown tuning criterion", ["--tune-select", "fid"], "invalid choice: 'fid'"),
+    ("tuning against a reference", ["--tune", "4", "--against", "old_run"], "--tune and --against are alternatives"),
     ("--diff without --report-only", ["--diff", "old_run"], "--diff needs --report-only"),
     ("--diff with a folder that holds no run", ["--report-only", "--out", "old_run", "--diff",
                                                 "a_directory.toml"], "--diff: "),

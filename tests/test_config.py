@@ -148,7 +148,7 @@ def test_auto_workers_is_one_per_core_at_most_one_per_cell_and_one_on_gpu(monkey
 
 
 def test_parallel_cells_start_longest_first_and_keep_their_order_within_a_family():
-    from bench.run.runner import longest_first
+    from bench.run.execute import longest_first
 
     cfg = RunConfig()
     names = ["pca", "dense_ae", "conv_ae", "linear_ae", "vae", "conv_vae", "raw"]

@@ -61,6 +61,16 @@ class ImageData:
                          self.x_test[:limit], self.y_test[:limit], self.source)
 
 
+    def tuning_split(self, share: int, seed: int) -> "ImageData":
+        """The tuning protocol's data (bench.tune): a fixed 1/`share` of the training images,
+        drawn by `seed`, as its test set, the rest as its training set. The test set is never
+        touched, and every model is tuned on the same split."""
+        order = np.random.default_rng(seed).permutation(len(self.x_train))
+        held, kept = np.sort(order[:len(order) // share]), np.sort(order[len(order) // share:])
+        return ImageData(f"{self.name}-tuning", self.x_train[kept], self.y_train[kept],
+                         self.x_train[held], self.y_train[held], self.source)
+
+
 def to_float(x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 images -> float32 tensor in [0, 1] on `device`."""
     return torch.from_numpy(np.ascontiguousarray(x)).to(device).float().div_(255.0)

@@ -18,6 +18,7 @@ from bench.report import figures
 from bench.report.drawn import drawn_figures
 from bench.cards import Cards
 from bench.report.comparison import compare
+from bench.report.tuning import tuning_section
 from bench.report.cost import cost_section
 from bench.faults import reached
 from bench.report.leaderboard import Leaderboard, board_table, grouped, leaderboard
@@ -70,15 +71,16 @@ def _build_report(out: Path) -> Path:
         atomic.write_bytes(out / path, png)
     baselines = {m for m, meta in manifest.models.items() if meta.get("family") == "baseline"}
     cost = cost_section(cells, results, cards, comp)
-    for path, png in cost.images.items():
+    tuning = tuning_section(manifest.tuning)
+    for path, png in {**cost.images, **tuning.images}.items():
         atomic.write_bytes(out / path, png)
     title = f"aebench report: {out.name}"
     blocks = [Heading("Verdict"), *verdict_blocks(board, comp, cards, baselines, cost.verdict)]
     blocks += _blocks(manifest, board, core, cards, cells, failures, images, showcase,
-                      tasks + cost.blocks)
+                      tasks + cost.blocks + tuning.blocks)
     atomic.write_text(out / "report.md", to_markdown(blocks, title))
     reached("report")
-    atomic.write_text(out / "report.html", to_html(blocks, title, {**images, **task_images, **cost.images}))
+    atomic.write_text(out / "report.html", to_html(blocks, title, {**images, **task_images, **cost.images, **tuning.images}))
     return out / "report.html"
 
 
@@ -225,13 +227,15 @@ def _model_cards(manifest: RunManifest, showcase: dict[str, CellStore]) -> list[
         m = dict(meta.get(model, {}))
         info = cell.train_info()
         c = cell.cfg
-        own = {k: v for k, v in m.items() if k not in ("description", "paper", "family")}
+        own = {k: v for k, v in m.items()
+               if k not in ("description", "paper", "family", "knobs", "tunables")}
         trained = {**c.train.to_dict(), "epochs": c.train.epochs or info.get("epochs", "?")}
-        config = {**trained, "latent_dim": c.latent_dim, **own}
+        config = {**trained, "latent_dim": c.latent_dim, **own, **m.get("knobs", {}), **c.knobs}
         rows.append([model, m.get("description", ""), m.get("paper", ""),
-                     ", ".join(f"{k}={v}" for k, v in config.items())])
+                     ", ".join(f"{k}={v}" for k, v in config.items()), m.get("tunables", "")])
         costs.append([model, *_cost_cells(info, cell.encode_rate())])
-    blocks.append(Table(["model", "description", "reference", "resolved config"], rows))
+    blocks.append(Table(["model", "description", "reference", "resolved config",
+                         "own knobs: default (scale range)"], rows))
     blocks.append(Table(["model", "parameters", "forward MFLOPs / image", "training MFLOPs / image",
                          "epochs", "training FLOPs", "training s", "encode images/s",
                          "training memory MB"], costs))

@@ -18,7 +18,7 @@ import torch
 from bench.run.checkpoints import CheckpointHook, checkpoint_subset
 from bench.config import CellConfig
 from bench.cost import epochs_for_budget, model_cost
-from bench.data.datasets import ImageData
+from bench.data.datasets import ImageData, to_float
 from bench.evaluators import EvalContext, Evaluator
 from bench.faults import reached
 from bench.model_api import Autoencoder, build_model
@@ -27,6 +27,7 @@ from bench.run.provenance import peak_rss_mb
 from bench.run.shared_inputs import SharedInputs
 from bench.store.cell import CellStore
 from bench.train import seed_everything, train
+from bench.tune import TUNING_SEED, VALIDATION_SHARE
 
 log = logging.getLogger(__name__)
 ENCODE_BATCH = 2000
@@ -54,6 +55,9 @@ def execute_cell(out: Path, cell_cfg: CellConfig, force: bool, data: ImageData,
     """Train/fit, embed and evaluate one cell; a failure is recorded, never raised."""
     cell = CellStore(out, cell_cfg, repair=True)
     report = CellReport(cell=cell_cfg.dirname)
+    if cell_cfg.trial:  # a tuning trial: the fixed split of the training set (bench.tune)
+        data = data.tuning_split(VALIDATION_SHARE, TUNING_SEED)
+        x_train, x_test = to_float(data.x_train, x_train.device), to_float(data.x_test, x_train.device)
     try:
         with cell.lock() as waited:  # another run on this --out may be computing it
             if force and not waited:
@@ -73,6 +77,9 @@ def cell_line(cell: CellStore, report: CellReport, headline: list[str]) -> str:
     """One line per finished cell, for a person: what it did, what it cost, how it scored."""
     c = cell.cfg
     name = f"{c.model} z{c.latent_dim} s{c.seed}"
+    if c.trial:  # which configuration: the learning rate and the knobs not at their default
+        name = f"{c.model} z{c.latent_dim} trial " + ", ".join(
+            f"{k}={v:.3g}" for k, v in {"lr": c.train.lr, **c.knobs}.items())
     if report.failure:
         return f"{name}: FAILED: {report.failure.split(': ', 1)[-1]}"
     done = f"trained in {report.timings.get('train', 0.0):.0f} s" if report.trained else "trained earlier"

@@ -46,7 +46,9 @@ def model_card(name: str) -> dict:
     entry = load_all_models().get(name)
     card = {"description": entry.description,
             **{k: v for k, v in entry.meta.items() if isinstance(v, (str, int, float, bool))}}
-    return card | ({"tunables": knobs} if (knobs := describe(entry.meta)) else {})
+    knobs = entry.meta.get("tunables", {})
+    return card | ({"knobs": {k: knob.default for k, knob in knobs.items()},
+                    "tunables": describe(entry.meta)} if knobs else {})
 
 
 def environment(device: torch.device, amp: bool) -> dict:

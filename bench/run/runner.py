@@ -12,51 +12,25 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from bench.config import CellConfig, ConfigError, RunConfig, effective_workers
-from bench.data.datasets import DATASETS, ImageData, load_dataset, to_float
+from bench.config import ConfigError, RunConfig, effective_workers
+from bench.data.datasets import DATASETS, ImageData, load_dataset
 from bench.evaluators import EVALUATORS, Evaluator
 from bench.model_api import model_fingerprint
 from bench.plugins import load_all_evaluators, load_all_models, plugin_files_for
 from bench.judge import judge_name
 from bench.run.against import check, import_cells, read_reference, with_protocol
-from bench.run.cell import CellReport, cell_line, execute_cell
-from bench.progress import RunProgress
+from bench.run.execute import RunOutcome, run_cells
 from bench.run.provenance import environment, model_card, run_cost
 from bench.run.shared_inputs import shared_inputs
+from bench.run.tuning import tune_models, tuned_cells
+from bench.tune import search_spaces
 from bench.store.run_record import DamagedManifestError, RunManifest, StoreError, read_run_manifest
-from bench.store.cell import CellStore
 from bench.train import TRAINING_VERSION, mixed_precision, pick_device
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunOutcome:
-    out: Path
-    n_cells: int
-    failures: list[str] = field(default_factory=list)
-    trained: int = 0          # cells trained (or fitted) in this invocation, not loaded
-    evaluated: int = 0        # evaluator runs done in this invocation
-    repairs: list[str] = field(default_factory=list)  # damaged files moved aside and recomputed
-    cells_peak_rss_mb: float = 0.0  # the largest peak memory of a process that ran cells
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failures else 0
-
-    def merge(self, report: "CellReport", timings: dict[str, float]) -> None:
-        self.trained += report.trained
-        self.evaluated += report.evaluated
-        self.repairs += report.repairs
-        self.cells_peak_rss_mb = max(self.cells_peak_rss_mb, report.peak_rss_mb)
-        if report.failure:
-            self.failures.append(report.failure)
-        for key, seconds in report.timings.items():
-            timings[key] = timings.get(key, 0.0) + seconds
 
 
 def resolve(cfg: RunConfig) -> tuple[list[str], list[Evaluator]]:
@@ -91,6 +65,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     if ref is not None:  # the reference's protocol: its seeds, sizes, evaluators and training
         cfg = with_protocol(cfg, ref)
     models, evaluators = resolve(cfg)
+    spaces = search_spaces(models, load_all_models(), cfg.train.lr, cfg.tune_ranges) if cfg.tune else {}
     device = pick_device(cfg.device)  # a missing CUDA is a usage error, found before any write
     if cfg.executor == "ray":
         from bench.run.ray_executor import require_ray
@@ -118,6 +93,7 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
              cfg.run_name, len(cells), device, len(data.x_train), len(data.x_test), out)
     manifest = RunManifest(
         config=cfg.to_dict(), cells=[c.to_dict() for c in (ref.cells if ref else []) + cells],
+        tuning={"trials": cfg.tune, "planned": True} if spaces else None,
         evaluators={e.name: e.version for e in evaluators},
         evaluator_cards={e.name: e.card() for e in sorted(evaluators, key=lambda e: (e.order, e.name))},
         models={**(ref.manifest.models if ref else {}), **{m: model_card(m) for m in models}},
@@ -127,7 +103,8 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     manifest.write(out)
     if ref is not None:
         import_cells(ref, out)
-    workers = effective_workers(cfg.workers, len(cells), device.type == "cpu")
+    n_trials = sum(len(cfg.latent_dims) * (cfg.tune + 1) for _ in spaces)
+    workers = effective_workers(cfg.workers, max(len(cells), n_trials), device.type == "cpu")
     beside = cfg.executor == "local" and workers > 1
     shared, judge_thread = shared_inputs(cfg, out, data, device, evaluators, timings, beside)
     manifest.notes = shared.notes
@@ -136,25 +113,15 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     manifest.workers = workers if cfg.executor == "local" else 1
     manifest.executor = cfg.executor
     files = plugin_files_for(models, [e.name for e in evaluators])
-    status_queue = None
-    if cfg.executor == "ray":
-        from bench.run.ray_executor import run_ray
-        reports = run_ray(cfg, out, longest_first(cells), evaluators, shared, files)
-    elif workers > 1:
-        from bench.run.parallel import run_parallel, worker_context
-        status_queue = worker_context().Queue()
-        reports = run_parallel(cfg, out, longest_first(cells), evaluators, shared, workers, files,
-                               status_queue)
-    else:
-        x_train, x_test = to_float(data.x_train, device), to_float(data.x_test, device)
-        reports = (execute_cell(out, c, cfg.force, data, x_train, x_test, evaluators, shared)
-                   for c in cells)
-    by_name = {c.dirname: c for c in cells}
+    if spaces:  # the trials first; the grid then trains each model's selected configuration
+        manifest.tuning = tune_models(cfg, out, spaces, cells, data, device, shared, workers,
+                                      files, outcome, timings)
+        cells = tuned_cells(cells, manifest.tuning, spaces)
+        manifest.cells = [c.to_dict() for c in cells]
+        manifest.write(out)
     headline = [s.name for e in sorted(evaluators, key=lambda e: e.order) for s in e.metrics if s.headline]
-    with RunProgress(len(cells), workers_queue=status_queue) as progress:
-        for report in reports:
-            outcome.merge(report, timings)
-            progress.cell_done(cell_line(CellStore(out, by_name[report.cell]), report, headline))
+    run_cells(cfg, out, cells, evaluators, shared, data, device, workers, files, outcome, timings,
+              headline)
     if judge_thread is not None:
         judge_thread.join()
     manifest.repairs = outcome.repairs  # shown in the report
@@ -165,24 +132,6 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     timings["report"] = time.perf_counter() - start
     manifest.write(out)
     return outcome
-
-
-FAMILY_COST = {"conv": 0, "dense": 1, "linear": 2, "baseline": 2}  # start tiers: conv trains ~4.5x dense
-# `raw` trains nothing, but its code is every pixel: its evaluators (k-NN, k-means, the probe,
-# UMAP) take about as long as a dense cell's training and evaluation together, twice `pca`'s
-MODEL_COST = {"raw": 1}
-
-
-def longest_first(cells: list[CellConfig]) -> list[CellConfig]:
-    """Cells in the order parallel workers should start them: the slow (convolutional) ones
-    first, so that the last cells to finish are short ones and no worker idles at the end
-    waiting for one long cell (longest-processing-time-first scheduling). Results do not
-    depend on the order: every cell is seeded on its own."""
-    registry = load_all_models()
-
-    def tier(cell: CellConfig) -> int:
-        return MODEL_COST.get(cell.model, FAMILY_COST.get(registry.get(cell.model).meta.get("family"), 1))
-    return sorted(cells, key=tier)
 
 
 def check_out_dir(out: Path) -> None:

@@ -54,6 +54,7 @@ class RunManifest:
     executor: str = "local"
     repairs: list[str] = field(default_factory=list)  # damaged files moved aside and recomputed
     cost: dict | None = None        # provenance.run_cost: wall time, peak memory, evaluation share
+    tuning: dict | None = None      # --tune: the trials, their scores and the selection (bench.run.tuning)
 
     def write(self, out: Path) -> None:
         atomic.write_json(Path(out) / "run.json", {"store_format": STORE_FORMAT, **asdict(self)})
