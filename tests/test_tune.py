@@ -3,6 +3,7 @@ tuned run on digits that resumes after a SIGKILL mid-tuning without training any
 import itertools
 import json
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,3 +129,20 @@ def test_a_tuned_run_resumes_after_a_kill_mid_tuning_and_trains_no_trial_twice(t
     pd.testing.assert_frame_equal(pd.read_csv(clean / "results.csv"), pd.read_csv(killed / "results.csv"))
     report = (clean / "report.md").read_text()
     assert "## Tuning" in report and (clean / "figures" / "tuning_curves.png").exists()
+
+
+def test_the_knob_table_in_docs_is_the_registry():
+    """docs/tuning.md's table of knobs: model, knob names, defaults and ranges as registered."""
+    text = (Path(__file__).parents[1] / "docs" / "tuning.md").read_text()
+    rows = [[c.strip() for c in line.strip().split("|")[1:-1]] for line in text.splitlines()
+            if line.strip().startswith("| `")]
+    shown = {re.findall(r"`(\w+)`", r[0])[0]: r[1:] for r in rows}
+    declared = {n: REGISTRY.get(n).meta["tunables"] for n in REGISTRY.names()
+                if REGISTRY.get(n).meta.get("tunables")}
+    assert set(shown) == set(declared)
+    for model, knobs in declared.items():
+        names, defaults, ranges = shown[model]
+        assert re.findall(r"`(\w+)`", names) == list(knobs)
+        assert defaults == ", ".join(f"{k.default:g}" for k in knobs.values())
+        assert ranges == ", ".join(f"{k.low:g}-{k.high:g} ({k.scale}{', integer' if k.integer else ''})"
+                                   for k in knobs.values())
