@@ -17,7 +17,9 @@ def two_runs(tmp_path_factory):
 
 
 def rows(md: str) -> dict[tuple[str, str], list[str]]:
-    table = [line.split(" | ") for line in md.splitlines() if line.startswith("| ") and "change" not in line]
+    """The paired-changes table's rows by (model, metric)."""
+    changes = md.split("## Paired changes")[1].split("## Rankings")[0]
+    table = [line.split(" | ") for line in changes.splitlines() if line.startswith("| ") and "change" not in line]
     return {(r[0].strip("| *"), r[2].split()[0]): [c.strip("| *") for c in r] for r in table}
 
 
@@ -42,3 +44,21 @@ def test_a_diff_against_itself_separates_nothing(two_runs):
     md = (a / "diff.md").read_text()
     assert "Nothing in the configuration or the environment." in md
     assert all(r[6] == "" for r in rows(md).values())
+
+
+def test_a_rank_that_moves_clear_of_its_interval_is_named_and_one_inside_it_is_not():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from bench.report.diff import rankings_table
+
+    def comp(rows):
+        return SimpleNamespace(summary=pd.DataFrame(
+            rows, columns=["model", "latent_dim", "metric", "rank", "rank_low", "rank_high", "best"]))
+    before = comp([("a", 8, "m", 1, 1, 1, True), ("b", 8, "m", 2, 2, 3, False), ("c", 8, "m", 3, 2, 3, False)])
+    after = comp([("a", 8, "m", 3, 3, 3, False), ("b", 8, "m", 1, 1, 1, True), ("c", 8, "m", 2, 1, 2, False)])
+    spec = SimpleNamespace(verdict="job", higher_is_better=True)
+    (row,) = rankings_table(before, after, SimpleNamespace(spec=lambda m: spec)).rows
+    assert row[3:5] == ["a", "b"]
+    assert row[6] == "a 1 → 3; b 2 [2-3] → 1"  # c: 3 [2-3] -> 2 [1-2] overlaps its old interval

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import kendalltau
 
 from bench import atomic
 from bench.cards import Cards
@@ -52,7 +53,14 @@ def build_diff(before: Path, after: Path) -> Path:
                    f"{after.name} minus {before.name}, paired by seed and by test image, with its "
                    f"95% interval; 'yes' where the change is separable from 0 after Holm's "
                    f"correction over the models of each metric. ↑ higher is better, ↓ lower."),
-              changes_table(comp_old, comp_new, cards)]
+              changes_table(comp_old, comp_new, cards),
+              Heading("Rankings"),
+              Para("Each verdict job: the models no model is separably better than (the best set, "
+                   "bold in each report) in both runs, and each shared model whose 95% rank "
+                   "interval moved clear of its old one (the calibrated way to say the ranking "
+                   "changed; a shift inside the intervals is noise). Kendall's tau compares the "
+                   "two orders by mean (1: the same order)."),
+              rankings_table(comp_old, comp_new, cards)]
     atomic.write_text(after / "diff.md", to_markdown(blocks, title))
     atomic.write_text(after / "diff.html", to_html(blocks, title, {}))
     return after / "diff.html"
@@ -79,6 +87,36 @@ def settings(old: RunManifest, new: RunManifest) -> list[str]:
 
 def _identical(est) -> bool:
     return est.mean == 0 and est.seed_var == 0 and est.image_var == 0
+
+
+def rankings_table(old: Comparison, new: Comparison, cards: Cards) -> Table:
+    a, b = old.summary, new.summary
+    rows = []
+    for metric in dict.fromkeys(b["metric"]):
+        if not cards.spec(metric).verdict:
+            continue
+        for dim in sorted(set(a[a.metric == metric].latent_dim) & set(b[b.metric == metric].latent_dim)):
+            before = a[(a.metric == metric) & (a.latent_dim == dim)].set_index("model")
+            after = b[(b.metric == metric) & (b.latent_dim == dim)].set_index("model")
+            shared = [m for m in after.index if m in before.index]
+            if len(shared) < 2:
+                continue
+            moved = [f"{m} {_ranks(before.loc[m])} → {_ranks(after.loc[m])}" for m in shared
+                     if after.loc[m, "rank_low"] > before.loc[m, "rank_high"]
+                     or after.loc[m, "rank_high"] < before.loc[m, "rank_low"]]
+            tau = kendalltau(before.loc[shared, "rank"], after.loc[shared, "rank"]).statistic
+            arrow = "↑" if cards.spec(metric).higher_is_better else "↓"
+            rows.append([cards.spec(metric).verdict, f"{metric} {arrow}", str(dim),
+                         ", ".join(before.index[before.best.astype(bool)]),
+                         ", ".join(after.index[after.best.astype(bool)]),
+                         f"{tau:.2f}", "; ".join(moved) or "none"])
+    return Table(["job", "metric", "latent_dim", "best set before", "best set after",
+                  "Kendall's tau", "rank moved clear of its interval"], rows)
+
+
+def _ranks(row) -> str:
+    low, high = int(row["rank_low"]), int(row["rank_high"])
+    return f"{row['rank']:g} [{low}-{high}]" if low != high else f"{row['rank']:g}"
 
 
 def changes_table(old: Comparison, new: Comparison, cards: Cards) -> Table:
