@@ -146,3 +146,13 @@ def test_the_knob_table_in_docs_is_the_registry():
         assert defaults == ", ".join(f"{k.default:g}" for k in knobs.values())
         assert ranges == ", ".join(f"{k.low:g}-{k.high:g} ({k.scale}{', integer' if k.integer else ''})"
                                    for k in knobs.values())
+
+
+def test_a_study_is_priced_from_measured_cells():
+    from bench.tools.estimate import estimate
+
+    costs = {"a": {"train": 60.0, "eval": 30.0, "eval:reconstruction": 2.0, "trainable": 1.0},
+             "pca": {"train": 1.0, "eval": 10.0, "trainable": 0.0}}
+    # trials: (8 + 1) x (5/6 of a training + the criterion's evaluation); baselines none
+    assert estimate(costs, ["a", "pca"], 3, 1.0, 8) == {"trials": 9 * (50 + 2), "grid": 3 * (90 + 11)}
+    assert estimate(costs, ["a"], 1, 4.0, None) == {"trials": 0.0, "grid": 240 + 30}
