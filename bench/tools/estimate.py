@@ -13,6 +13,7 @@ divided by the workers (an upper bound on the speed-up; the last cells leave wor
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -54,7 +55,17 @@ def estimate(costs: dict[str, dict[str, float]], models: list[str], seeds: int, 
     return {"trials": trials, "grid": grid}
 
 
-def main(argv: list[str] | None = None) -> None:
+def priced(argv: list[str]) -> dict[str, float]:
+    """The single-core seconds of `python -m bench.tools.estimate ARGV` (for bench.tools.findings)."""
+    args = _parser().parse_args(argv)
+    costs = measured(args.run)
+    models = [m for m in args.models.split(",") if m] or list(costs)
+    run_epochs = read_run_manifest(args.run).config["train"]["epochs"] or 8
+    ratio = (args.epochs or run_epochs) / run_epochs
+    return estimate(costs, models, len(args.seeds.split(",")), ratio, args.tune, args.tune_select)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a finished run whose cells price the study")
     parser.add_argument("--models", default="", help="comma-separated (default: the run's)")
@@ -63,12 +74,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tune", type=int, default=None, help="trials per model")
     parser.add_argument("--tune-select", default="recon", choices=sorted(CRITERIA))
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args(argv)
-    costs = measured(args.run)
-    models = [m for m in args.models.split(",") if m] or list(costs)
-    run_epochs = read_run_manifest(args.run).config["train"]["epochs"] or 8
-    ratio = (args.epochs or run_epochs) / run_epochs
-    seconds = estimate(costs, models, len(args.seeds.split(",")), ratio, args.tune, args.tune_select)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    seconds = priced(argv if argv is not None else sys.argv[1:])
+    models = [m for m in args.models.split(",") if m] or list(measured(args.run))
     total = seconds["trials"] + seconds["grid"]
     print(f"priced from {args.run} ({len(models)} models, measured per cell on its machine)")
     for part, value in seconds.items():

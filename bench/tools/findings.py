@@ -5,7 +5,7 @@ reference's summary.csv, with the run's seeds and commit.
 Why a script and a test: a number typed into the README goes stale at the next run;
 `tests/test_findings.py` fails whenever the README and the committed files disagree.
 
-    python -m bench.tools.findings           # rewrite README.md's generated blocks
+    python -m bench.tools.findings           # rewrite the generated blocks (README.md, docs/studies.md)
     python -m bench.tools.findings --check   # exit 1 when they are stale
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bench.store.run_record import read_run_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+FILES = [README, ROOT / "docs" / "studies.md"]  # where generated blocks live
 REFERENCE = ROOT / "reports" / "example"
 CALIBRATION = ROOT / "reports" / "calibration"
 
@@ -95,7 +96,34 @@ def cost(name: str) -> str:
                  missing="not measured cleanly yet (docs/performance.md)")
 
 
+STUDIES = [  # (study, its command's options, the estimate's options)
+    ("tuned vs default", "--tune 8 --seeds 0,1,2 --out reports/tuned", ["--tune", "8", "--seeds", "0,1,2"]),
+    ("latent size", "--latent-dim 16,32,64 --seeds 0,1,2 --out reports/latent",
+     ["--seeds", "0,1,2,3,4,5"]),
+    ("long budget", "--models conv_ae,conv_vae,dense_ae,vae,pca --epochs 32 --seeds 0,1,2 --out reports/long",
+     ["--models", "conv_ae,conv_vae,dense_ae,vae,pca", "--epochs", "32", "--seeds", "0,1,2"]),
+]
+
+
+def study_costs(ref: Path = REFERENCE) -> str:
+    """The #32 studies priced from the reference's own per-cell seconds (bench.tools.estimate)."""
+    from bench.tools.estimate import priced
+
+    lines = ["| study | `run_all.py` options | priced: trials + grid, core-hours | wall on 2 workers, at best |",
+             "|---|---|---|---|"]
+    for study, command, options in STUDIES:
+        seconds = priced([str(ref), *options])
+        total = seconds["trials"] + seconds["grid"]
+        lines.append(f"| {study} | `{command}` | {seconds['trials'] / 3600:.1f} + {seconds['grid'] / 3600:.1f} "
+                     f"| {total / 2 / 3600:.1f} h |")
+    return "\n".join(lines) + (f"\n\nCommand: `python -m bench.tools.estimate {_shown(ref)} OPTIONS` "
+                               "with the estimate's options in `bench/tools/findings.py`. The latent sizes reuse the "
+                               "reference's z32 cells (run in a copy of it): two new sizes x 3 seeds, "
+                               "priced as 6 seeds of the reference's size.")
+
+
 BLOCKS = {"against": lambda: cost("against"), "five_seeds": lambda: cost("five_seeds"),
+          "study_costs": study_costs,
           "findings": findings, "stability": lambda: _from(CALIBRATION / "stability.json", stability),
           "aa": lambda: _from(CALIBRATION / "aa.json", aa), "simulation": simulation}
 
@@ -112,14 +140,15 @@ def render(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.tools.findings", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 when README.md is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a file is stale")
     args = parser.parse_args(argv)
-    text = README.read_text()
+    stale = [path for path in FILES if path.read_text() != render(path.read_text())]
     if args.check:
-        stale = text != render(text)
-        print("README.md is stale: run `python -m bench.tools.findings`" if stale else "README.md is current")
-        return int(stale)
-    README.write_text(render(text))
+        for path in stale:
+            print(f"{_shown(path)} is stale: run `python -m bench.tools.findings`")
+        return int(bool(stale))
+    for path in stale:
+        path.write_text(render(path.read_text()))
     return 0
 
 
