@@ -14,10 +14,10 @@ import bench
 from bench.fingerprint import code_fingerprint
 from bench.train import TRAINING_VERSION
 
-# The loop, its spec, the model base class, the shared layers, and the FLOPs counter that turns
-# --budget-flops into epochs.
-SHARED = ("train.py", "train_spec.py", "model_api.py", "layers.py", "cost.py")
-GOLDEN = {"training_version": 1, "code": "35c1ba66284f"}
+# The loop, its spec, the model base class, the knobs builders receive (tunables), the shared
+# layers, and the FLOPs counter that turns --budget-flops into epochs.
+SHARED = ("train.py", "train_spec.py", "model_api.py", "tunables.py", "layers.py", "cost.py")
+GOLDEN = {"training_version": 1, "code": "40f5b89dacac"}
 
 
 def shared_code(root: Path) -> str:
