@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from math import comb
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from scipy.stats import kendalltau
 
 from bench.report.figures import plt, png_bytes
@@ -99,6 +100,7 @@ def curves_figure(entries: list[dict], metric: str, higher: bool) -> bytes | Non
             ax.axhline(_default_score(entry), ls="--", color="grey", lw=1)
         ax.set_title(f"{entry['model']} z{entry['latent_dim']}", fontsize=9)
         ax.set_xlabel("trials k", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric, fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(entries):]:
