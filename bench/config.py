@@ -168,7 +168,8 @@ class RunConfig:
         limit = f"-n{self.limit}" if self.limit else ""
         spec = self.train
         budget = f"-f{spec.budget_flops:.0e}".replace("+", "") if spec.budget_flops else f"-e{spec.epochs}"
-        return f"{'+'.join(self.datasets)}-z{dims}{budget}{limit}"
+        tuned = f"-tune{self.tune}{'' if self.tune_select == 'recon' else self.tune_select}" if self.tune else ""
+        return f"{'+'.join(self.datasets)}-z{dims}{budget}{limit}{tuned}"
 
     def to_dict(self) -> dict:
         return asdict(self)

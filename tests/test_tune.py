@@ -156,3 +156,9 @@ def test_a_study_is_priced_from_measured_cells():
     # trials: (8 + 1) x (5/6 of a training + the criterion's evaluation); baselines none
     assert estimate(costs, ["a", "pca"], 3, 1.0, 8) == {"trials": 9 * (50 + 2), "grid": 3 * (90 + 11)}
     assert estimate(costs, ["a"], 1, 4.0, None) == {"trials": 0.0, "grid": 240 + 30}
+
+
+def test_a_tuned_run_gets_its_own_default_directory():
+    names = {RunConfig.of(**kw).validated().run_name for kw in
+             ({}, {"tune": 8}, {"tune": 8, "tune_select": "probe"}, {"tune": 4})}
+    assert len(names) == 4 and "mnist-z32-e8" in names
