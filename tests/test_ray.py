@@ -92,3 +92,23 @@ def test_missing_ray_is_a_usage_error(tmp_path, monkeypatch, capsys):
 def test_ray_address_without_the_ray_executor_is_refused(tmp_path, capsys):
     assert main(GRID + ["--ray-address", "127.0.0.1:6379", "--out", str(tmp_path / "x")]) == 2
     assert "--ray-address needs --executor ray" in capsys.readouterr().err
+
+
+def test_a_worker_kept_for_the_next_phase_evaluates_that_phase_set(tmp_path):
+    """One Ray session serves tuning's trials (one evaluator) and then the grid (all of them):
+    a worker that ran a trial must not evaluate a grid cell with the trial's evaluator set."""
+    from bench.config import RunConfig
+    from bench.run.ray_executor import _cell_task
+    from bench.run.shared_inputs import SharedInputs
+    from bench.store.cell import CellStore
+
+    cfg = RunConfig.of(models=("pca",), datasets=("digits",), latent_dims=(4,)).validated()
+    trial, cell = cfg.cell("pca", 0, 4, trial=True), cfg.cell("pca", 0, 4)
+    threads = torch.get_num_threads()
+    try:
+        _cell_task(cfg, str(tmp_path), trial.to_dict(), ["reconstruction"], SharedInputs(), [])
+        _cell_task(cfg, str(tmp_path), cell.to_dict(), ["reconstruction", "knn"], SharedInputs(), [])
+    finally:
+        torch.set_num_threads(threads)
+    assert {r["evaluator"] for r in CellStore(tmp_path, cell).evals()} == {"reconstruction", "knn"}
+    assert {r["evaluator"] for r in CellStore(tmp_path, trial).evals()} == {"reconstruction"}

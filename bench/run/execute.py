@@ -8,6 +8,7 @@ progress line per finished cell.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,14 @@ class RunOutcome:
             self.failures.append(report.failure)
         for key, seconds in report.timings.items():
             timings[key] = timings.get(key, 0.0) + seconds
+
+
+def executor_session(cfg: RunConfig):
+    """What the executor holds for a whole run: a Ray session with --executor ray, else nothing."""
+    if cfg.executor == "ray":
+        from bench.run.ray_executor import ray_session
+        return ray_session(cfg)
+    return contextlib.nullcontext()
 
 
 def run_cells(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators: list[Evaluator],

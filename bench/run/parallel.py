@@ -68,7 +68,7 @@ def init_worker(cfg: RunConfig, plugin_files: list[str], evaluator_names: list[s
         load_plugin_file(path)
     registry = load_all_evaluators()
     data = load_dataset(cfg.dataset, cfg.data_root).limited(cfg.limit)
-    worker_state.update(cfg=cfg, data=data, x_train=to_float(data.x_train), x_test=to_float(data.x_test),
+    worker_state.update(cfg=cfg, evaluator_names=list(evaluator_names), data=data, x_train=to_float(data.x_train), x_test=to_float(data.x_test),
                   evaluators=[registry.get(n).builder() for n in evaluator_names])
 
 

@@ -11,6 +11,7 @@ shared filesystem), because tasks write their cells where they run.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.config import CellConfig, ConfigError, RunConfig
@@ -31,14 +32,17 @@ def _cell_task(cfg: RunConfig, out: str, cell: dict, evaluator_names: list[str],
     """Runs on a Ray worker: load what the cell needs (once per worker process), run it."""
     from bench.run.parallel import init_worker, run_in_worker, worker_state
 
-    if worker_state.get("cfg") != cfg:
+    # a Ray worker outlives a phase: tuning's trials and the grid evaluate different sets
+    if (worker_state.get("cfg"), worker_state.get("evaluator_names")) != (cfg, evaluator_names):
         init_worker(cfg, plugin_files, evaluator_names, watch_parent=False)
     return run_in_worker(out, cell, cfg.force, shared)
 
 
-def run_ray(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,
-            plugin_files: list[str]):
-    """Yield each cell's report as its task finishes."""
+@contextmanager
+def ray_session(cfg: RunConfig):
+    """Ray for the length of the block: started here (joining `--ray-address`, or a private
+    instance on loopback) and shut down at the end, unless one was running already. The runner
+    holds one around tuning and the grid, so Ray starts once per run."""
     ray = require_ray()
     started_here = not ray.is_initialized()
     if started_here:
@@ -47,6 +51,16 @@ def run_ray(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shar
         else:  # a private local instance, on loopback only
             ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def run_ray(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shared,
+            plugin_files: list[str]):
+    """Yield each cell's report as its task finishes."""
+    with ray_session(cfg) as ray:
         gpu = 1 if cfg.device.startswith("cuda") else 0
         task = ray.remote(num_cpus=1, num_gpus=gpu, max_retries=0)(_cell_task)
         names = [e.name for e in evaluators]
@@ -61,6 +75,3 @@ def run_ray(cfg: RunConfig, out: Path, cells: list[CellConfig], evaluators, shar
             for ref in refs:
                 ray.cancel(ref, force=True)
             raise
-    finally:
-        if started_here:
-            ray.shutdown()

@@ -22,7 +22,7 @@ from bench.model_api import model_fingerprint
 from bench.plugins import load_all_evaluators, load_all_models, plugin_files_for
 from bench.judge import judge_name
 from bench.run.against import check, import_cells, read_reference, with_protocol
-from bench.run.execute import RunOutcome, run_cells
+from bench.run.execute import RunOutcome, executor_session, run_cells
 from bench.run.provenance import environment, model_card, run_cost
 from bench.run.shared_inputs import shared_inputs
 from bench.run.tuning import tune_models, tuned_cells
@@ -113,15 +113,16 @@ def run(cfg: RunConfig, out: Path | None = None) -> RunOutcome:
     manifest.workers = workers if cfg.executor == "local" else 1
     manifest.executor = cfg.executor
     files = plugin_files_for(models, [e.name for e in evaluators])
-    if spaces:  # the trials first; the grid then trains each model's selected configuration
-        manifest.tuning = tune_models(cfg, out, spaces, cells, data, device, shared, workers,
-                                      files, outcome, timings)
-        cells = tuned_cells(cells, manifest.tuning, spaces)
-        manifest.cells = [c.to_dict() for c in cells]
-        manifest.write(out)
-    headline = [s.name for e in sorted(evaluators, key=lambda e: e.order) for s in e.metrics if s.headline]
-    run_cells(cfg, out, cells, evaluators, shared, data, device, workers, files, outcome, timings,
-              headline)
+    with executor_session(cfg):  # one Ray instance for the trials and the grid
+        if spaces:  # the trials first; the grid then trains each model's selected configuration
+            manifest.tuning = tune_models(cfg, out, spaces, cells, data, device, shared, workers,
+                                          files, outcome, timings)
+            cells = tuned_cells(cells, manifest.tuning, spaces)
+            manifest.cells = [c.to_dict() for c in cells]
+            manifest.write(out)
+        headline = [s.name for e in sorted(evaluators, key=lambda e: e.order) for s in e.metrics if s.headline]
+        run_cells(cfg, out, cells, evaluators, shared, data, device, workers, files, outcome, timings,
+                  headline)
     if judge_thread is not None:
         judge_thread.join()
     manifest.repairs = outcome.repairs  # shown in the report
