@@ -232,3 +232,14 @@ def test_report_only_and_the_sweep_index_import_no_torch(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
 
+
+
+def test_the_latent_size_figure_draws_the_reports_intervals():
+    from bench.report.figures import metric_vs_latent
+
+    summary = pd.DataFrame({"model": ["a", "a"], "latent_dim": [4, 8], "metric": ["m", "m"],
+                            "mean": [0.5, 0.6], "ci_low": [0.49, 0.59], "ci_high": [0.51, 0.61],
+                            "higher_is_better": [True, True]})
+    narrow = metric_vs_latent(summary, ["a"], ["m"])
+    wide = metric_vs_latent(summary.assign(ci_low=[0.3, 0.4], ci_high=[0.7, 0.8]), ["a"], ["m"])
+    assert narrow is not None and narrow != wide

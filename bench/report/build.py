@@ -60,7 +60,7 @@ def _build_report(out: Path) -> Path:
     images = {
         "figures/training_curves.png": figures.training_curves(showcase),
         "figures/metrics.png": figures.metric_bars(results, model_order, grouped(board, core)),
-        "figures/latent_sizes.png": figures.metric_vs_latent(results, model_order, board.headline),
+        "figures/latent_sizes.png": figures.metric_vs_latent(comp.summary, model_order, board.headline),
         "figures/pairwise.png": pairwise_figure(board, comp, [m for m in board.metrics
                                                              if cards.spec(m).headline]),
     }
@@ -134,8 +134,8 @@ def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: C
         "figures/metrics.png": "Every metric as bars, one panel per metric, grouped like the "
         "leaderboard (arrows give the direction); error bars are the standard deviation over seeds.",
         "figures/latent_sizes.png": "Headline metrics against latent size (log scale), one line per "
-        "model; error bars are the standard deviation over seeds. Where a line flattens, a larger "
-        "code stops paying.",
+        "model; error bars are the leaderboard's 95% intervals (seeds and test images). Where a line "
+        "flattens, a larger code stops paying; a change inside the bars is not a size effect.",
         "figures/pairwise.png": "Who is separable from whom, per headline metric: the share of "
         "bootstrap resamples (same test images for both models) in which the row model beats the "
         "column model. Near 1 or 0: a real difference; cells marked = are ties (the 95% interval "

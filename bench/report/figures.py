@@ -193,21 +193,29 @@ def metric_bars(results: pd.DataFrame, model_order: list[str], groups: list[tupl
     return png_bytes(fig, tight=True)
 
 
-def metric_vs_latent(results: pd.DataFrame, model_order: list[str], metrics: list[str]) -> bytes | None:
-    """Headline metrics against latent size, one line per model (mean, error bars = std over
-    seeds); drawn only for a grid with more than one latent size."""
-    data = results[results["metric"].isin(metrics)]
+def metric_vs_latent(summary: pd.DataFrame, model_order: list[str], metrics: list[str]) -> bytes | None:
+    """Headline metrics against latent size, one line per model: the mean over seeds with the
+    report's 95% interval (seeds and images, as in the leaderboard) as error bars, so a size
+    effect inside the bars is not read as one; drawn only for more than one latent size."""
+    data = summary[summary["metric"].isin(metrics)]
     if data["latent_dim"].nunique() < 2:
         return None
     present = [m for m in metrics if m in set(data["metric"])]
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, len(present), figsize=(3.6 * len(present), 3.4), squeeze=False)
     order = [m for m in model_order if m in set(data["model"])]
+    colors = dict(zip(order, sns.color_palette("husl", len(order))))
+    markers = dict(zip(order, "osD^vP*Xhp<>8"*4))
     for ax, metric in zip(axes[0], present):
         sub = data[data["metric"] == metric]
-        sns.lineplot(data=sub, x="latent_dim", y="value", hue="model", hue_order=order,
-                     style="model", markers=True, dashes=False, errorbar="sd", palette="husl",
-                     ax=ax, legend=ax is axes[0, -1])
+        for model in order:
+            line = sub[sub["model"] == model].sort_values("latent_dim")
+            if line.empty:
+                continue
+            low = (line["mean"] - line["ci_low"]).fillna(0).clip(lower=0)
+            high = (line["ci_high"] - line["mean"]).fillna(0).clip(lower=0)
+            ax.errorbar(line["latent_dim"], line["mean"], yerr=[low, high], label=model,
+                        color=colors[model], marker=markers[model], ms=4, capsize=2, lw=1)
         higher = bool(sub["higher_is_better"].iloc[0])
         ax.set_title(f"{metric} {'↑' if higher else '↓'}", fontsize=10)
         ax.set_xscale("log", base=2)
