@@ -13,11 +13,11 @@ import difflib
 import hashlib
 import json
 import os
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bench.errors import ConfigError
+from bench.toml_file import load_toml
 from bench.options import SPEC_OPTIONS, TOML_OPTIONS, TOML_TYPES
 from bench.train_spec import TrainSpec, positive
 from bench.tune import check_tuning
@@ -178,16 +178,7 @@ class RunConfig:
 def read_toml(path: str | Path) -> dict:
     """A TOML run file -> keyword arguments for RunConfig; unknown keys and wrong types raise
     ConfigError naming the key (with "did you mean")."""
-    try:
-        raw = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    raw = load_toml(path, "config file")
     table = raw.get("run", raw)  # accept a [run] table or top-level keys
     values = {}
     for key, value in table.items():

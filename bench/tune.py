@@ -15,12 +15,11 @@ training set and the evaluators see it exactly as an untuned cell. Trials are ce
 from __future__ import annotations
 
 import difflib
-import tomllib
 import warnings
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from bench.errors import ConfigError
+from bench.toml_file import load_toml
 from bench.tunables import Knob, knobs_of
 
 MAX_TRIALS = 256
@@ -77,14 +76,7 @@ def search_spaces(models: list[str], registry, lr: float, ranges: str | None) ->
 
 
 def read_ranges(path: str) -> dict[str, dict]:
-    try:
-        raw = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"--tune-ranges {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--tune-ranges {path} cannot be read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--tune-ranges {path} is not valid TOML: {exc}") from None
+    raw = load_toml(path, "--tune-ranges")
     if not all(isinstance(t, dict) for t in raw.values()):
         raise ConfigError(f"--tune-ranges {path}: give one table per model, e.g. [beta_vae] "
                           "beta = [1.0, 8.0] (or [\"*\"] for every model)")

@@ -46,7 +46,7 @@ def tune_models(cfg: RunConfig, out: Path, spaces: dict, cells: list[CellConfig]
     outcome.trained += own.trained
     outcome.evaluated += own.evaluated
     outcome.repairs += own.repairs
-    split = data.tuning_split(VALIDATION_SHARE, TUNING_SEED)
+    n_validation = len(data.x_train) // VALIDATION_SHARE  # as ImageData.tuning_split holds out
     entries = []
     for (model, dim), pairs in trials.items():
         scored = [_trial_record(out, t, c, metric) for t, c in pairs]
@@ -57,7 +57,7 @@ def tune_models(cfg: RunConfig, out: Path, spaces: dict, cells: list[CellConfig]
             log.warning("tuning %s z%d: every trial failed; it trains at its defaults", model, dim)
     return {"trials": cfg.tune, "criterion": cfg.tune_select, "criterion_text": CRITERION_TEXT[cfg.tune_select],
             "metric": metric, "higher_is_better": higher, "seed": TUNING_SEED,
-            "n_train": len(split.x_train), "n_validation": len(split.x_test), "models": entries}
+            "n_train": len(data.x_train) - n_validation, "n_validation": n_validation, "models": entries}
 
 
 def trial_cell(template: CellConfig, trial, space: dict) -> CellConfig:

@@ -13,7 +13,6 @@ divided by the workers (an upper bound on the speed-up; the last cells leave wor
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -58,7 +57,10 @@ def estimate(costs: dict[str, dict[str, float]], models: list[str], seeds: int, 
 def priced(argv: list[str]) -> dict[str, float]:
     """The single-core seconds of `python -m bench.tools.estimate ARGV` (for bench.tools.findings)."""
     args = _parser().parse_args(argv)
-    costs = measured(args.run)
+    return _priced(args, measured(args.run))
+
+
+def _priced(args: argparse.Namespace, costs: dict) -> dict[str, float]:
     models = [m for m in args.models.split(",") if m] or list(costs)
     run_epochs = read_run_manifest(args.run).config["train"]["epochs"] or 8
     ratio = (args.epochs or run_epochs) / run_epochs
@@ -79,8 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    seconds = priced(argv if argv is not None else sys.argv[1:])
-    models = [m for m in args.models.split(",") if m] or list(measured(args.run))
+    costs = measured(args.run)  # read once: the price and the count below
+    seconds = _priced(args, costs)
+    models = [m for m in args.models.split(",") if m] or list(costs)
     total = seconds["trials"] + seconds["grid"]
     print(f"priced from {args.run} ({len(models)} models, measured per cell on its machine)")
     for part, value in seconds.items():
