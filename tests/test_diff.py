@@ -1,5 +1,9 @@
 """Compare two runs (#33): `--report-only --out B --diff A` writes B/diff.md and diff.html with
 what differs in the settings and each shared model's paired change, flagged where separable."""
+import json
+import shutil
+
+import pandas as pd
 import pytest
 
 from bench.cli import main
@@ -28,7 +32,8 @@ def test_the_diff_names_the_changed_setting_and_the_paired_changes(two_runs):
     assert main(["--report-only", "--out", str(b), "--diff", str(a), "-q"]) == 0
     md = (b / "diff.md").read_text()
     assert "- train.epochs: 1 → 5" in md.splitlines()
-    assert "seeds" not in md.split("## Paired changes")[0], "only what differs"
+    assert not [line for line in md.split("## Paired changes")[0].splitlines()
+                if line.startswith("- seeds")], "only what differs"
     table = rows(md)
     pca, dense = table[("pca", "recon_mse")], table[("dense_ae", "recon_mse")]
     assert pca[3] == pca[4] and pca[5] == "0 (identical)" and pca[6] == "", "PCA does not train: no change"
@@ -36,6 +41,21 @@ def test_the_diff_names_the_changed_setting_and_the_paired_changes(two_runs):
     low, high = (float(x) for x in dense[5].split("[")[1].rstrip("]").split(","))
     assert low < float(dense[5].split()[0]) < high < 0
     assert 'id="diff"' in (b / "diff.html").read_text()
+
+
+def test_runs_with_other_seeds_are_compared_over_the_seeds_they_share(two_runs, tmp_path):
+    a, b = two_runs
+    c = tmp_path / "c"
+    shutil.copytree(b, c)
+    assert main(ARGS[:-5] + ["--seeds", "0,1", "--workers", "1", "-q", "--epochs", "5", "--out", str(c)]) == 0
+    assert main(["--report-only", "--out", str(c), "--diff", str(a), "-q"]) == 0
+    record = json.loads((c / "diff.json").read_text())
+    assert record["seeds"] == [0, 1] and record["before"]["seeds"] == [0, 1, 2]
+    assert {r["metric"] for r in record["rankings"]} >= {"recon_mse", "kmeans_acc"}
+    results = pd.read_csv(a / "results.csv")
+    dense = results[(results.model == "dense_ae") & (results.metric == "recon_mse") & results.seed.isin([0, 1])]
+    assert float(rows((c / "diff.md").read_text())[("dense_ae", "recon_mse")][3]) == pytest.approx(
+        dense.value.mean(), rel=1e-3), "the 3-seed run is read over seeds 0 and 1 only"
 
 
 def test_a_diff_against_itself_separates_nothing(two_runs):
@@ -51,7 +71,7 @@ def test_a_rank_that_moves_clear_of_its_interval_is_named_and_one_inside_it_is_n
 
     import pandas as pd
 
-    from bench.report.diff import rankings_table
+    from bench.report.diff import ranking_changes, rankings_table
 
     def comp(rows):
         return SimpleNamespace(summary=pd.DataFrame(
@@ -59,6 +79,6 @@ def test_a_rank_that_moves_clear_of_its_interval_is_named_and_one_inside_it_is_n
     before = comp([("a", 8, "m", 1, 1, 1, True), ("b", 8, "m", 2, 2, 3, False), ("c", 8, "m", 3, 2, 3, False)])
     after = comp([("a", 8, "m", 3, 3, 3, False), ("b", 8, "m", 1, 1, 1, True), ("c", 8, "m", 2, 1, 2, False)])
     spec = SimpleNamespace(verdict="job", higher_is_better=True)
-    (row,) = rankings_table(before, after, SimpleNamespace(spec=lambda m: spec)).rows
+    (row,) = rankings_table(ranking_changes(before, after, SimpleNamespace(spec=lambda m: spec))).rows
     assert row[3:5] == ["a", "b"]
     assert row[6] == "a 1 → 3; b 2 [2-3] → 1"  # c: 3 [2-3] -> 2 [1-2] overlaps its old interval

@@ -5,14 +5,17 @@ before) with its 95% interval, flagged where it is separable.
 Why: after changing a model or a setting, "is it better?" is a paired question. The two runs
 share the test images and (usually) the seeds, so the change is computed like a tie in one
 report: per seed and per image (`bench.report.comparison.paired`), Holm-corrected over the
-models of each metric, as a report's column is.
+models of each metric, as a report's column is. Both runs are read over the seeds they share, so
+their rankings have the same power (a 5-seed reference against a 3-seed run compares 3 with 3).
 
     python run_all.py --report-only --out reports/after --diff reports/before
-    # -> reports/after/diff.md and diff.html
+    # -> reports/after/diff.md, diff.html, and diff.json (the rankings, for scripts)
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+import json
 
 import numpy as np
 from scipy.stats import kendalltau
@@ -40,14 +43,23 @@ def check_diff(before: Path, after: Path) -> tuple[RunManifest, RunManifest]:
     return old, new
 
 
+def common_seeds(old: RunManifest, new: RunManifest) -> list[int]:
+    return sorted(set(old.config.get("seeds", [])) & set(new.config.get("seeds", [])))
+
+
 def build_diff(before: Path, after: Path) -> Path:
-    """Write `after`/diff.md and diff.html; returns the HTML's path."""
+    """Write `after`/diff.md, diff.html and diff.json; returns the HTML's path."""
     before, after = Path(before), Path(after)
     old, new = check_diff(before, after)
-    (comp_old, _), (comp_new, cards) = compare_run(before, old), compare_run(after, new)
+    seeds = common_seeds(old, new)
+    keep = (lambda cell: cell.cfg.seed in seeds) if seeds else None
+    (comp_old, _), (comp_new, cards) = compare_run(before, old, keep), compare_run(after, new, keep)
+    rankings = ranking_changes(comp_old, comp_new, cards)
     title = f"aebench diff: {before.name} → {after.name}"
     blocks = [Heading("What differs"), Bullets(settings(old, new) or
                                                ["Nothing in the configuration or the environment."]),
+              Para(f"Both runs are compared over the seeds they share: {', '.join(map(str, seeds))}."
+                   if seeds else "The runs share no seed: each is read over all of its own."),
               Heading("Paired changes"),
               Para(f"Each row: a model, latent size and metric both runs have; the change is "
                    f"{after.name} minus {before.name}, paired by seed and by test image, with its "
@@ -60,10 +72,18 @@ def build_diff(before: Path, after: Path) -> Path:
                    "interval moved clear of its old one (the calibrated way to say the ranking "
                    "changed; a shift inside the intervals is noise). Kendall's tau compares the "
                    "two orders by mean (1: the same order)."),
-              rankings_table(comp_old, comp_new, cards)]
+              rankings_table(rankings)]
     atomic.write_text(after / "diff.md", to_markdown(blocks, title))
     atomic.write_text(after / "diff.html", to_html(blocks, title, {}))
+    atomic.write_text(after / "diff.json", json.dumps({
+        "before": _run(before, old), "after": _run(after, new), "seeds": seeds,
+        "rankings": rankings}, indent=1) + "\n")
     return after / "diff.html"
+
+
+def _run(path: Path, manifest: RunManifest) -> dict:
+    return {"name": path.name, "commit": manifest.environment.get("git_commit"),
+            "seeds": manifest.config.get("seeds"), "models": sorted(manifest.models)}
 
 
 def _flat(prefix: str, value) -> dict[str, object]:
@@ -89,7 +109,9 @@ def _identical(est) -> bool:
     return est.mean == 0 and est.seed_var == 0 and est.image_var == 0
 
 
-def rankings_table(old: Comparison, new: Comparison, cards: Cards) -> Table:
+def ranking_changes(old: Comparison, new: Comparison, cards: Cards) -> list[dict]:
+    """Per verdict job and latent size both runs rank: the best sets, Kendall's tau between the
+    orders, and the shared models whose rank interval moved clear of its old one."""
     a, b = old.summary, new.summary
     rows = []
     for metric in dict.fromkeys(b["metric"]):
@@ -101,15 +123,27 @@ def rankings_table(old: Comparison, new: Comparison, cards: Cards) -> Table:
             shared = [m for m in after.index if m in before.index]
             if len(shared) < 2:
                 continue
-            moved = [f"{m} {_ranks(before.loc[m])} → {_ranks(after.loc[m])}" for m in shared
-                     if after.loc[m, "rank_low"] > before.loc[m, "rank_high"]
+            moved = [{"model": m, "before": _ranks(before.loc[m]), "after": _ranks(after.loc[m])}
+                     for m in shared if after.loc[m, "rank_low"] > before.loc[m, "rank_high"]
                      or after.loc[m, "rank_high"] < before.loc[m, "rank_low"]]
-            tau = kendalltau(before.loc[shared, "rank"], after.loc[shared, "rank"]).statistic
-            arrow = "↑" if cards.spec(metric).higher_is_better else "↓"
-            rows.append([cards.spec(metric).verdict, f"{metric} {arrow}", str(dim),
-                         ", ".join(before.index[before.best.astype(bool)]),
-                         ", ".join(after.index[after.best.astype(bool)]),
-                         f"{tau:.2f}", "; ".join(moved) or "none"])
+            rows.append({"job": cards.spec(metric).verdict, "metric": metric, "latent_dim": int(dim),
+                         "higher_is_better": bool(cards.spec(metric).higher_is_better),
+                         "best_before": list(before.index[before.best.astype(bool)]),
+                         "best_after": list(after.index[after.best.astype(bool)]),
+                         "tau": _or_none(kendalltau(before.loc[shared, "rank"], after.loc[shared, "rank"]).statistic),
+                         "moved": moved})
+    return rows
+
+
+def _or_none(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)  # tau of a constant order: undefined, and JSON has no NaN
+
+
+def rankings_table(rankings: list[dict]) -> Table:
+    rows = [[r["job"], f"{r['metric']} {'↑' if r['higher_is_better'] else '↓'}", str(r["latent_dim"]),
+             ", ".join(r["best_before"]), ", ".join(r["best_after"]), "n/a" if r["tau"] is None else f"{r['tau']:.2f}",
+             "; ".join(f"{m['model']} {m['before']} → {m['after']}" for m in r["moved"]) or "none"]
+            for r in rankings]
     return Table(["job", "metric", "latent_dim", "best set before", "best set after",
                   "Kendall's tau", "rank moved clear of its interval"], rows)
 
