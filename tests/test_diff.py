@@ -1,6 +1,7 @@
 """Compare two runs (#33): `--report-only --out B --diff A` writes B/diff.md and diff.html with
 what differs in the settings and each shared model's paired change, flagged where separable."""
 import json
+import re
 import shutil
 
 import pandas as pd
@@ -43,15 +44,20 @@ def test_the_diff_names_the_changed_setting_and_the_paired_changes(two_runs):
     assert 'id="diff"' in (b / "diff.html").read_text()
 
 
-def test_runs_with_other_seeds_are_compared_over_the_seeds_they_share(two_runs, tmp_path):
+def test_runs_with_other_seeds_and_models_are_compared_over_those_they_share(two_runs, tmp_path):
     a, b = two_runs
     c = tmp_path / "c"
     shutil.copytree(b, c)
-    assert main(ARGS[:-5] + ["--seeds", "0,1", "--workers", "1", "-q", "--epochs", "5", "--out", str(c)]) == 0
+    third_model = ["dense_ae,pca,linear_ae" if x == "dense_ae,pca" else x for x in ARGS[:-5]]
+    assert main(third_model + ["--seeds", "0,1", "--workers", "1", "-q", "--epochs", "5", "--out", str(c)]) == 0
     assert main(["--report-only", "--out", str(c), "--diff", str(a), "-q"]) == 0
     record = json.loads((c / "diff.json").read_text())
     assert record["seeds"] == [0, 1] and record["before"]["seeds"] == [0, 1, 2]
-    assert {r["metric"] for r in record["rankings"]} >= {"recon_mse", "kmeans_acc"}
+    ranked = [r for r in record["rankings"] if r["metric"] == "recon_mse"][0]
+    assert set(ranked["ranks"]) == {"dense_ae", "pca"}, "the models both runs have"
+    assert max(float(x) for pair in ranked["ranks"].values() for r in pair for x in re.findall(r"[\d.]+", r)) <= 2, \
+        "ranked among the 2 shared models in both runs, not among the 3 of the newer run"
+    assert ("linear_ae", "recon_mse") not in rows((c / "diff.md").read_text())
     results = pd.read_csv(a / "results.csv")
     dense = results[(results.model == "dense_ae") & (results.metric == "recon_mse") & results.seed.isin([0, 1])]
     assert float(rows((c / "diff.md").read_text())[("dense_ae", "recon_mse")][3]) == pytest.approx(
@@ -82,3 +88,14 @@ def test_a_rank_that_moves_clear_of_its_interval_is_named_and_one_inside_it_is_n
     (row,) = rankings_table(ranking_changes(before, after, SimpleNamespace(spec=lambda m: spec))).rows
     assert row[3:5] == ["a", "b"]
     assert row[6] == "a 1 → 3; b 2 [2-3] → 1"  # c: 3 [2-3] -> 2 [1-2] overlaps its old interval
+
+
+def test_the_long_budget_findings_come_from_a_diff_and_the_checkpoint_curves(two_runs):
+    from bench.tools.study_findings import long_table
+    a, b = two_runs
+    assert main(["--report-only", "--out", str(b), "--diff", str(a), "-q"]) == 0
+    text = long_table(b)
+    assert "| job | best set, 1 epochs | best set, 5 epochs |" in text and "| reconstruction (`recon_mse`) |" in text
+    assert "--models dense_ae,pca --epochs 5 --seeds 0,1,2" in text
+    curve = next(line for line in text.splitlines() if line.startswith("- dense_ae, epoch 4 → 5"))
+    assert "`recon_mse` -" in curve and "(still improving)" in curve, "5 digits epochs are far from flat"

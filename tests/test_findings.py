@@ -5,7 +5,7 @@ import shutil
 
 import pandas as pd
 
-from bench.tools import findings
+from bench.tools import findings, study_findings
 
 
 def test_the_readme_findings_are_the_committed_results():
@@ -47,13 +47,26 @@ def _tuned_study(root, best_after):
 
 
 def test_the_tuned_study_findings_follow_its_diff_and_tuning_records(tmp_path):
-    same = findings.tuned_summary(_tuned_study(tmp_path, ["vae"]))
+    same = study_findings.tuned_summary(_tuned_study(tmp_path, ["vae"]))
     assert "the same as untuned on 2 of 2 verdict jobs (probe, kmeans)" in same, "best sets compare as sets"
     assert "rank moved clear of its interval for conv_ae" in same
     assert "1 of 2 models kept their defaults (vae)" in same, "vae selected its default trial"
-    changed = findings.tuned_summary(_tuned_study(tmp_path, ["conv_ae"]))
+    changed = study_findings.tuned_summary(_tuned_study(tmp_path, ["conv_ae"]))
     assert "on 1 of 2 verdict jobs (kmeans)" in changed
-    table = findings.tuned_table(tmp_path)
+    table = study_findings.tuned_table(tmp_path)
     assert "| probe (`probe_m`) | vae | conv_ae | 0.50 | conv_ae 3 → 1 |" in table
     assert "--tune 2 --seeds 0,1" in table and "commit def" in table
-    assert findings.tuned_summary(tmp_path / "absent").startswith("Not run yet")
+    assert study_findings.tuned_summary(tmp_path / "absent").startswith("Not run yet")
+
+
+def test_the_latent_findings_name_who_is_among_the_best_at_every_size(tmp_path):
+    shutil.copy(findings.REFERENCE / "run.json", tmp_path / "run.json")
+    rows = [("conv_ae", 16, "recon_mse", True), ("vae", 16, "recon_mse", True), ("conv_ae", 64, "recon_mse", True),
+            ("vae", 64, "recon_mse", False), ("conv_ae", 16, "probe_acc", True), ("vae", 64, "probe_acc", True),
+            ("conv_ae", 64, "probe_acc", False), ("vae", 16, "probe_acc", False)]
+    pd.DataFrame(rows, columns=["model", "latent_dim", "metric", "best"]).to_csv(tmp_path / "summary.csv", index=False)
+    table = study_findings.latent_table(tmp_path)
+    assert "| reconstruction (`recon_mse`) | conv_ae, vae | conv_ae | conv_ae |" in table
+    assert "| linear probe (`probe_acc`) | conv_ae | vae | nobody: the winner depends on the size |" in table
+    assert "--latent-dim 16,64" in table
+

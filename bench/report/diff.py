@@ -5,8 +5,9 @@ before) with its 95% interval, flagged where it is separable.
 Why: after changing a model or a setting, "is it better?" is a paired question. The two runs
 share the test images and (usually) the seeds, so the change is computed like a tie in one
 report: per seed and per image (`bench.report.comparison.paired`), Holm-corrected over the
-models of each metric, as a report's column is. Both runs are read over the seeds they share, so
-their rankings have the same power (a 5-seed reference against a 3-seed run compares 3 with 3).
+models of each metric, as a report's column is. Both runs are read over the seeds and the models
+they share, so their rankings have the same power and the same rivals (a 5-seed, 13-model
+reference against a 3-seed, 5-model run ranks 5 models on 3 seeds in both).
 
     python run_all.py --report-only --out reports/after --diff reports/before
     # -> reports/after/diff.md, diff.html, and diff.json (the rankings, for scripts)
@@ -51,15 +52,18 @@ def build_diff(before: Path, after: Path) -> Path:
     """Write `after`/diff.md, diff.html and diff.json; returns the HTML's path."""
     before, after = Path(before), Path(after)
     old, new = check_diff(before, after)
-    seeds = common_seeds(old, new)
-    keep = (lambda cell: cell.cfg.seed in seeds) if seeds else None
+    seeds, models = common_seeds(old, new), set(old.models) & set(new.models)
+
+    def keep(cell) -> bool:
+        return cell.cfg.model in models and (not seeds or cell.cfg.seed in seeds)
     (comp_old, _), (comp_new, cards) = compare_run(before, old, keep), compare_run(after, new, keep)
     rankings = ranking_changes(comp_old, comp_new, cards)
     title = f"aebench diff: {before.name} → {after.name}"
     blocks = [Heading("What differs"), Bullets(settings(old, new) or
                                                ["Nothing in the configuration or the environment."]),
-              Para(f"Both runs are compared over the seeds they share: {', '.join(map(str, seeds))}."
-                   if seeds else "The runs share no seed: each is read over all of its own."),
+              Para((f"Both runs are read over the seeds they share ({', '.join(map(str, seeds))})"
+                    if seeds else "The runs share no seed: each is read over all of its own")
+                   + f" and over the {len(models)} models they share, so ranks compare like with like."),
               Heading("Paired changes"),
               Para(f"Each row: a model, latent size and metric both runs have; the change is "
                    f"{after.name} minus {before.name}, paired by seed and by test image, with its "
@@ -83,7 +87,8 @@ def build_diff(before: Path, after: Path) -> Path:
 
 def _run(path: Path, manifest: RunManifest) -> dict:
     return {"name": path.name, "commit": manifest.environment.get("git_commit"),
-            "seeds": manifest.config.get("seeds"), "models": sorted(manifest.models)}
+            "seeds": manifest.config.get("seeds"), "models": sorted(manifest.models),
+            "epochs": manifest.config.get("train", {}).get("epochs")}
 
 
 def _flat(prefix: str, value) -> dict[str, object]:
@@ -131,6 +136,7 @@ def ranking_changes(old: Comparison, new: Comparison, cards: Cards) -> list[dict
                          "best_before": list(before.index[before.best.astype(bool)]),
                          "best_after": list(after.index[after.best.astype(bool)]),
                          "tau": _or_none(kendalltau(before.loc[shared, "rank"], after.loc[shared, "rank"]).statistic),
+                         "ranks": {m: [_ranks(before.loc[m]), _ranks(after.loc[m])] for m in shared},
                          "moved": moved})
     return rows
 

@@ -22,6 +22,7 @@ from bench.cards import Cards
 from bench.report.leaderboard import leaderboard
 from bench.report.verdict import jobs
 from bench.store.run_record import read_run_manifest
+from bench.tools import study_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -84,59 +85,6 @@ def simulation(path: Path = CALIBRATION / "simulation.json") -> str:
             f"of the time ({max(r['family_wise_false_separation'] for r in rows):.1%} family-wise)")
 
 
-TUNED = ROOT / "reports" / "tuned"  # the tuned-vs-default study (#32), with diff.json against the reference
-
-
-def _tuned_parts(study: Path) -> tuple[dict, dict] | None:
-    if not (study / "diff.json").exists():
-        return None
-    return json.loads((study / "diff.json").read_text()), json.loads((study / "run.json").read_text())
-
-
-def tuned_summary(study: Path = TUNED) -> str:
-    """One paragraph: whether the headline rankings survive an equal tuning budget."""
-    parts = _tuned_parts(study)
-    if parts is None:
-        return "Not run yet: its command and price are in docs/studies.md."
-    diff, run = parts
-    tuning, rows = run["tuning"], diff["rankings"]
-    same = [r["job"] for r in rows if set(r["best_before"]) == set(r["best_after"])]
-    moved = sorted({m["model"] for r in rows for m in r["moved"]})
-    kept = [e["model"] for e in tuning["models"] if e["trials"][e["selected"]]["default"]]
-    taus = [r["tau"] for r in rows if r["tau"] is not None]
-    return (f"with {tuning['trials']} trials per model selected by {tuning['metric']} "
-            f"({tuning['criterion_text']}) and seeds {', '.join(map(str, diff['seeds']))}, the best set "
-            f"is the same as untuned on {len(same)} of {len(rows)} verdict jobs"
-            + (f" ({', '.join(same)})" if same else "")
-            + f"; Kendall's tau between the orders is {min(taus):.2f} to {max(taus):.2f}; "
-            + (f"rank moved clear of its interval for {', '.join(moved)}" if moved
-               else "no model's rank moved clear of its 95% interval")
-            + f"; {len(kept)} of {len(tuning['models'])} models kept their defaults"
-            + (f" ({', '.join(kept)})" if kept else "") + ".")
-
-
-def tuned_table(study: Path = TUNED) -> str:
-    """Per verdict job, the untuned and tuned best sets (`diff.json`), and the study's provenance."""
-    parts = _tuned_parts(study)
-    if parts is None:
-        return "Not run yet."
-    diff, run = parts
-    lines = ["| job | best set, default configurations | best set, tuned | Kendall's tau | rank moved clear of its interval |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {r['job']} (`{r['metric']}`) | {', '.join(r['best_before'])} | {', '.join(r['best_after'])} "
-              f"| {'n/a' if r['tau'] is None else format(r['tau'], '.2f')} | "
-              + ("; ".join(f"{m['model']} {m['before']} → {m['after']}" for m in r["moved"]) or "none") + " |"
-              for r in diff["rankings"]]
-    config = run["config"]
-    return "\n".join(lines) + (
-        f"\n\n{_shown(study)}: `python run_all.py --tune {config['tune']} --seeds "
-        f"{','.join(map(str, config['seeds']))}` at commit {diff['after']['commit']}, compared with "
-        f"{diff['before']['name']} (commit {diff['before']['commit']}) over seeds "
-        f"{', '.join(map(str, diff['seeds']))} by `python run_all.py --report-only --out {_shown(study)} "
-        f"--diff reports/{diff['before']['name']}`; read from `{_shown(study)}/diff.json` by "
-        "`python -m bench.tools.findings`. " + tuned_summary(study)[0].upper() + tuned_summary(study)[1:])
-
-
 PERF = ROOT / "reports" / "perf"
 
 
@@ -176,7 +124,9 @@ def study_costs(ref: Path = REFERENCE) -> str:
 
 
 BLOCKS = {"against": lambda: cost("against"), "five_seeds": lambda: cost("five_seeds"),
-          "study_costs": study_costs, "tuned_summary": tuned_summary, "tuned": tuned_table,
+          "study_costs": study_costs, "tuned_summary": study_findings.tuned_summary,
+          "tuned": study_findings.tuned_table, "latent": study_findings.latent_table,
+          "long": study_findings.long_table,
           "findings": findings, "stability": lambda: _from(CALIBRATION / "stability.json", stability),
           "aa": lambda: _from(CALIBRATION / "aa.json", aa), "simulation": simulation}
 

@@ -1,0 +1,174 @@
+"""The findings of #32's three studies, rendered from their committed results (never typed):
+tuned vs default and the long budget from the diff against the reference (`diff.json`, both
+runs read over their shared seeds and models), the latent sizes from their own summary.csv,
+and whether the long budget's curves have flattened from its cells' checkpoints.
+
+Why here and not in the reports: the reports say what one run found; these blocks say what the
+README and docs/studies.md claim about a study, and `tests/test_findings.py` fails when a claim
+and its file disagree. Each returns "Not run yet" until its study is committed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bench.cards import Cards
+from bench.store.run_record import read_run_manifest, run_cells
+
+ROOT = Path(__file__).resolve().parents[2]
+TUNED, LATENT, LONG = (ROOT / "reports" / name for name in ("tuned", "latent", "long"))
+LEVEL = 0.95
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _diff(study: Path) -> tuple[dict, dict] | None:
+    """The study's diff against the reference and its run record, or None before it is committed."""
+    if not (study / "diff.json").exists():
+        return None
+    return json.loads((study / "diff.json").read_text()), json.loads((study / "run.json").read_text())
+
+
+def _names(models: list[str]) -> str:
+    return ", ".join(models) or "none"
+
+
+def rankings_table(diff: dict, before: str, after: str) -> list[str]:
+    """Per verdict job: the best sets in both runs, Kendall's tau, the ranks that moved."""
+    lines = [f"| job | best set, {before} | best set, {after} | Kendall's tau | rank moved clear of its interval |",
+             "|---|---|---|---|---|"]
+    return lines + [f"| {r['job']} (`{r['metric']}`) | {_names(r['best_before'])} | {_names(r['best_after'])} "
+                    f"| {'n/a' if r['tau'] is None else format(r['tau'], '.2f')} | "
+                    + ("; ".join(f"{m['model']} {m['before']} → {m['after']}" for m in r["moved"]) or "none") + " |"
+                    for r in diff["rankings"]]
+
+
+def survival(diff: dict, same_as: str = "") -> str:
+    """Which best sets survive, how similar the orders are, which ranks moved clear."""
+    rows = diff["rankings"]
+    same = [r["job"] for r in rows if set(r["best_before"]) == set(r["best_after"])]
+    moved = sorted({m["model"] for r in rows for m in r["moved"]})
+    taus = [r["tau"] for r in rows if r["tau"] is not None]
+    return (f"the best set is the same{same_as} on {len(same)} of {len(rows)} verdict jobs"
+            + (f" ({', '.join(same)})" if same else "")
+            + (f"; Kendall's tau between the orders is {min(taus):.2f} to {max(taus):.2f}" if taus else "")
+            + "; " + (f"rank moved clear of its interval for {', '.join(moved)}" if moved
+                      else "no model's rank moved clear of its 95% interval"))
+
+
+def _provenance(study: Path, diff: dict, options: str) -> str:
+    return (f"{_shown(study)}: `python run_all.py {options}` at commit {diff['after']['commit']}, compared "
+            f"with {diff['before']['name']} (commit {diff['before']['commit']}) over seeds "
+            f"{', '.join(map(str, diff['seeds']))} by `python run_all.py --report-only --out {_shown(study)} "
+            f"--diff reports/{diff['before']['name']}`; read from `{_shown(study)}/diff.json` by "
+            "`python -m bench.tools.findings`.")
+
+
+def tuned_summary(study: Path = TUNED) -> str:
+    """One paragraph: whether the headline rankings survive an equal tuning budget."""
+    parts = _diff(study)
+    if parts is None:
+        return "Not run yet: its command and price are in docs/studies.md."
+    diff, run = parts
+    tuning = run["tuning"]
+    kept = [e["model"] for e in tuning["models"] if e["trials"][e["selected"]]["default"]]
+    return (f"with {tuning['trials']} trials per model selected by {tuning['metric']} "
+            f"({tuning['criterion_text']}) and seeds {', '.join(map(str, diff['seeds']))}, "
+            + survival(diff, " as untuned")
+            + f"; {len(kept)} of {len(tuning['models'])} models kept their defaults"
+            + (f" ({', '.join(kept)})" if kept else "") + ".")
+
+
+def tuned_table(study: Path = TUNED) -> str:
+    parts = _diff(study)
+    if parts is None:
+        return "Not run yet."
+    diff, run = parts
+    config = run["config"]
+    options = f"--tune {config['tune']} --seeds {','.join(map(str, config['seeds']))}"
+    summary = tuned_summary(study)
+    return "\n".join(rankings_table(diff, "default configurations", "tuned")) + (
+        f"\n\n{_provenance(study, diff, options)} {summary[0].upper()}{summary[1:]}")
+
+
+def latent_table(study: Path = LATENT) -> str:
+    """Per verdict job, the best set at each latent size, and whether one model is among the
+    best at every size (the conclusion does not depend on the size) or none is."""
+    if not (study / "summary.csv").exists():
+        return "Not run yet."
+    manifest = read_run_manifest(study)
+    cards, summary = Cards(manifest.evaluator_cards), pd.read_csv(study / "summary.csv")
+    dims = sorted(summary["latent_dim"].unique())
+    lines = ["| job | " + " | ".join(f"best set, z{d}" for d in dims) + " | among the best at every size |",
+             "|---|" + "---|" * len(dims) + "---|"]
+    for metric in dict.fromkeys(summary["metric"]):
+        if not cards.spec(metric).verdict:
+            continue
+        column = summary[summary["metric"] == metric]
+        best = [list(column[(column.latent_dim == d) & column.best.astype(bool)]["model"]) for d in dims]
+        steady = set.intersection(*map(set, best)) if best else set()
+        lines.append(f"| {cards.spec(metric).verdict} (`{metric}`) | " + " | ".join(map(_names, best))
+                     + f" | {_names(sorted(steady)) if steady else 'nobody: the winner depends on the size'} |")
+    seeds = manifest.config["seeds"]
+    return "\n".join(lines) + (
+        f"\n\n{_shown(study)}: `python run_all.py --latent-dim {','.join(map(str, dims))} --seeds "
+        f"{','.join(map(str, seeds))}` at commit {manifest.environment.get('git_commit')}; read from "
+        f"`{_shown(study)}/summary.csv` by `python -m bench.tools.findings`.")
+
+
+def still_improving(study: Path, metrics: tuple[str, ...] = ("recon_mse", "probe_acc", "knn_acc", "kmeans_acc")
+                    ) -> list[str]:
+    """Per model and cheap metric, the change over the last doubling of epochs (the last two
+    checkpoints), mean over seeds with a Student-t 95% interval: "still improving" when the
+    interval lies on the better side of 0, else flat within what the seeds can tell."""
+    manifest = read_run_manifest(study)
+    cards = Cards(manifest.evaluator_cards)
+    changes: dict[tuple[str, str], list[float]] = {}
+    epochs: dict[str, tuple[int, int]] = {}
+    for cell in run_cells(study, manifest):
+        points = cell.checkpoints().get("points", [])
+        if len(points) < 2:
+            continue
+        last, before = points[-1], points[-2]
+        epochs[cell.cfg.model] = (before["epoch"], last["epoch"])
+        for metric in metrics:
+            if metric in last["metrics"] and metric in before["metrics"]:
+                changes.setdefault((cell.cfg.model, metric), []).append(
+                    last["metrics"][metric] - before["metrics"][metric])
+    lines = []
+    for model in dict.fromkeys(m for m, _ in changes):
+        verdicts = []
+        for metric in metrics:
+            values = np.array(changes.get((model, metric), []))
+            if len(values) < 2:
+                continue
+            half = stats.t.ppf(0.5 + LEVEL / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+            better = values.mean() - half > 0 if cards.spec(metric).higher_is_better else values.mean() + half < 0
+            verdicts.append(f"`{metric}` {values.mean():+.3g} ± {half:.2g}"
+                            + (" (still improving)" if better else ""))
+        start, end = epochs[model]
+        lines.append(f"- {model}, epoch {start} → {end}: " + ", ".join(verdicts))
+    return lines
+
+
+def long_table(study: Path = LONG) -> str:
+    parts = _diff(study)
+    if parts is None:
+        return "Not run yet."
+    diff, run = parts
+    config = run["config"]
+    epochs = config.get("train", {}).get("epochs", config.get("epochs"))
+    options = (f"--models {','.join(sorted(run['models']))} --epochs {epochs} "
+               f"--seeds {','.join(map(str, config['seeds']))}")
+    curves, start = still_improving(study), diff["before"]["epochs"]
+    return "\n".join(rankings_table(diff, f"{start} epochs", f"{epochs} epochs")) + (
+        f"\n\n{_provenance(study, diff, options)} From {start} to {epochs} epochs {survival(diff)}.\n\n"
+        f"Over the last doubling of epochs (checkpoints; mean over {len(config['seeds'])} seeds ± half "
+        "its 95% Student-t interval; \"still improving\" where the interval excludes no change):\n\n"
+        + "\n".join(curves))
