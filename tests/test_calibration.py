@@ -59,3 +59,36 @@ def test_decision_stability_counts_confirmed_and_reversed_separations():
     r = decision_stability(a, b, ["acc"])
     assert (r["pairs"], r["separated_a"], r["confirmed"], r["reversed"]) == (3, 2, 1, 1)
     assert r["confirmed_share"] == 0.5 and r["seeds_b"] == [5, 6]
+
+
+def test_one_layout_per_cell_is_read_from_the_first_stored_layout(tmp_path):
+    """#31's what-if (`calibration ... --one-layout`): each cell's umap_cluster scores come
+    from its first stored UMAP layout alone, and its outcomes keep only that layout."""
+    import numpy as np
+
+    from bench.cli import main
+    from bench.evaluators._cluster_metrics import matched_accuracy
+    from bench.report.comparison import compare_run
+    from bench.tools.calibration import first_layout_only
+
+    out = tmp_path / "run"
+    assert main(["--dataset", "digits", "--models", "pca", "--evaluators", "umap_cluster", "--latent-dim", "4",
+                 "--seeds", "0,1", "--limit", "150", "--workers", "1", "-q", "--out", str(out)]) == 0
+    seen = {}
+
+    def adjust(cells, results):
+        before = results.set_index(["seed", "metric"])["value"]
+        after = first_layout_only(cells, results)
+        for cell in cells:
+            arrays = cell.outcomes("umap_cluster")
+            assert arrays["umap_cluster_acc"].shape[0] == 1, "one layout's cluster ids"
+            first = after[(after.seed == cell.cfg.seed) & (after.metric == "umap_cluster_acc")].value.item()
+            assert first == matched_accuracy(arrays["labels"], arrays["umap_cluster_acc"][0])
+            seen[cell.cfg.seed] = (before[cell.cfg.seed, "umap_cluster_acc"], first)
+        assert "umap_cluster_acc_seed_sd" not in set(after.metric), "one layout has no spread to report"
+        return after
+
+    comp, _ = compare_run(out, adjust=adjust)
+    assert any(three != one for three, one in seen.values()), "the three-layout mean is not the first layout"
+    row = comp.summary[comp.summary.metric == "umap_cluster_acc"]
+    assert row["mean"].item() == np.mean([one for _, one in seen.values()])

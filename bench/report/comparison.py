@@ -159,12 +159,17 @@ def compare(cells: list[CellStore], results: pd.DataFrame, cards: Cards) -> Comp
 
 
 def compare_run(out: Path, manifest: RunManifest | None = None,
-                keep: Callable[[CellStore], bool] | None = None) -> tuple[Comparison, Cards]:
+                keep: Callable[[CellStore], bool] | None = None,
+                adjust: Callable[[list[CellStore], pd.DataFrame], pd.DataFrame] | None = None
+                ) -> tuple[Comparison, Cards]:
     """The comparison of the finished results directory `out`, over the cells `keep` accepts
-    (all by default): what the diff page and the calibration tools read a run through."""
+    (all by default): what the diff page and the calibration tools read a run through.
+    `adjust` may rewrite the results (and the cells' outcomes) first: a what-if of a tool."""
     manifest = manifest or read_run_manifest(out)
     cells = [c for c in run_cells(out, manifest) if keep is None or keep(c)]
     results, _ = collect_results(cells, manifest.evaluators)
+    if adjust is not None:
+        results = adjust(cells, results)
     cards = Cards(manifest.evaluator_cards)
     return compare(cells, results, cards), cards
 

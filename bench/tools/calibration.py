@@ -59,20 +59,52 @@ def simulate(n_seeds: int, reps: int, n_images: int = 1_000, models: int = 5, se
             "false_separation": pair_false / reps, "family_wise_false_separation": family_false / reps}
 
 
-def _comparison(out: Path, seeds: list[int] | None = None, models: set[str] | None = None):
+def _comparison(out: Path, seeds: list[int] | None = None, models: set[str] | None = None,
+                one_layout: bool = False):
     """The report's comparison of results directory `out` (only `seeds` and `models`, when
-    given), and its non-diagnostic metrics."""
+    given), and its non-diagnostic metrics; with `one_layout`, as if `umap_cluster` had fitted
+    one UMAP layout per cell instead of its three (`first_layout_only`)."""
     from bench.report.comparison import compare_run
 
     comp, cards = compare_run(out, keep=lambda c: (seeds is None or c.cfg.seed in seeds)
-                              and (models is None or c.cfg.model in models))
+                              and (models is None or c.cfg.model in models),
+                              adjust=first_layout_only if one_layout else None)
     metrics = sorted(m for m in set(comp.results["metric"]) if not cards.spec(m).diagnostic)
     return comp, metrics
 
 
-def aa_separations(out: Path, a: str, b: str, seeds: list[int] | None = None) -> dict:
+def first_layout_only(cells: list, results):
+    """#31's question, answered from stored outcomes without recomputing: would one UMAP layout
+    per cell (a third of `umap_cluster`'s cost) keep the calibration? Each cell keeps the first
+    of its stored layouts (its own seed), and its umap_cluster scores are recomputed from it."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from bench.evaluators._cluster_metrics import matched_accuracy
+
+    score = {"umap_cluster_acc": matched_accuracy, "umap_cluster_nmi": normalized_mutual_info_score}
+    values = {}
+    for cell in cells:
+        stored = cell.outcomes
+
+        def first(name, stored=stored):
+            arrays = stored(name)
+            if name != "umap_cluster" or arrays is None:
+                return arrays
+            return {k: np.atleast_2d(v)[:1] if k in score else v for k, v in arrays.items()}
+        cell.outcomes = first
+        arrays = cell.outcomes("umap_cluster")
+        if arrays is not None:
+            for metric, fn in score.items():
+                values[cell.cfg.model, cell.cfg.latent_dim, cell.cfg.seed, metric] = float(
+                    fn(arrays["labels"], arrays[metric][0]))
+    keys = list(zip(results["model"], results["latent_dim"], results["seed"], results["metric"]))
+    results = results.assign(value=[values.get(k, v) for k, v in zip(keys, results["value"])])
+    return results[results["metric"] != "umap_cluster_acc_seed_sd"].reset_index(drop=True)
+
+
+def aa_separations(out: Path, a: str, b: str, seeds: list[int] | None = None, one_layout: bool = False) -> dict:
     """How many of the pair's metrics the report separates, from a results directory."""
-    comp, metrics = _comparison(out, seeds)
+    comp, metrics = _comparison(out, seeds, one_layout=one_layout)
     dims = sorted({int(d) for d in comp.summary["latent_dim"]})
     separated = [m for m in metrics for d in dims if comp.is_separated(a, b, d, m)]
     return {"pair": [a, b], "seeds": comp.seeds, "metrics": len(metrics) * len(dims),
@@ -83,11 +115,11 @@ def _means(comp) -> dict[tuple[str, int, str], float]:
     return {(r.model, int(r.latent_dim), r.metric): r.mean for r in comp.summary.itertuples()}
 
 
-def stability(run_a: Path, run_b: Path) -> dict:
+def stability(run_a: Path, run_b: Path, one_layout: bool = False) -> dict:
     """Decision stability: of the model pairs run A separates (per metric), how many run B,
     made with other seeds, separates the same way, and how many it separates the other way."""
     models = _finished_models(run_a, run_b)
-    (comp_a, metrics), (comp_b, _) = _comparison(run_a, models=models), _comparison(run_b, models=models)
+    (comp_a, metrics), (comp_b, _) = (_comparison(run, models=models, one_layout=one_layout) for run in (run_a, run_b))
     return {**decision_stability(comp_a, comp_b, metrics), "models": sorted(models)}
 
 
@@ -143,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     aa.add_argument("--pair", default="dense_ae,dense_ae_twin")
     aa.add_argument("--seeds", help="only these seeds of the run, e.g. 0,1,2")
     aa.add_argument("--json", type=Path)
+    aa.add_argument("--one-layout", action="store_true", help="as if umap_cluster fitted one UMAP layout per cell")
     stable = sub.add_parser("stability")
     stable.add_argument("run_a", type=Path)
     stable.add_argument("run_b", type=Path)
     stable.add_argument("--json", type=Path)
+    stable.add_argument("--one-layout", action="store_true", help="as if umap_cluster fitted one UMAP layout per cell")
     args = parser.parse_args(argv)
     if args.command == "simulate":
         rows = [{"seed_sd": sd, **simulate(s, args.reps, seed_sd=sd)} for sd in SEED_SDS
@@ -159,16 +193,17 @@ def main(argv: list[str] | None = None) -> int:
         result = {"command": f"python -m bench.tools.calibration simulate --reps {args.reps} "
                              f"--json {args.json}", "rows": rows}
     elif args.command == "stability":
-        result = stability(args.run_a, args.run_b)
-        result["command"] = f"python -m bench.tools.calibration stability {args.run_a} {args.run_b}"
+        result = stability(args.run_a, args.run_b, args.one_layout)
+        result["command"] = (f"python -m bench.tools.calibration stability {args.run_a} {args.run_b}"
+                             + " --one-layout" * args.one_layout)
         print(f"run A (seeds {result['seeds_a']}) separates {result['separated_a']} of {result['pairs']} "
               f"pairs; run B (seeds {result['seeds_b']}) confirms {result['confirmed']} "
               f"({result['confirmed_share']:.1%}) and reverses {result['reversed']}")
     else:
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
-        result = aa_separations(args.out, *args.pair.split(","), seeds=seeds)
+        result = aa_separations(args.out, *args.pair.split(","), seeds=seeds, one_layout=args.one_layout)
         result["command"] = (f"python -m bench.tools.calibration aa {args.out} --pair {args.pair}"
-                             + (f" --seeds {args.seeds}" if args.seeds else ""))
+                             + (f" --seeds {args.seeds}" if args.seeds else "") + " --one-layout" * args.one_layout)
         print(f"A/A pair {' vs '.join(result['pair'])}, seeds {result['seeds']}: separated on "
               f"{len(result['separated'])} of {result['metrics']} metrics ({result['share']:.1%})"
               + (f": {', '.join(result['separated'])}" if result["separated"] else ""))
