@@ -19,8 +19,9 @@ evaluator, the largest of the default run). Measured on the 5-seed reference aga
 [--one-layout]`, the first stored layout re-scored): the umap_cluster metrics' pairs that run A
 separates, and run B confirms, 64 / 42 with three layouts and 69 / 39 with one, none reversed
 either way; the acc interval's mean half-width 0.0243 against 0.0249; the A/A pair separated on
-0 of 36 metrics either way. With one training seed the report says the layout is not in the
-interval.
+0 of 36 metrics either way. Both runs recomputed with one layout: reports/calibration/
+stability.json and aa.json (the README's figures). With one training seed the report says the
+layout is not in the interval.
 """
 from __future__ import annotations
 
