@@ -14,9 +14,8 @@ reference against a 3-seed, 5-model run ranks 5 models on 3 seeds in both).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau

@@ -84,19 +84,14 @@ def first_layout_only(cells: list, results):
     score = {"umap_cluster_acc": matched_accuracy, "umap_cluster_nmi": normalized_mutual_info_score}
     values = {}
     for cell in cells:
-        stored = cell.outcomes
-
-        def first(name, stored=stored):
-            arrays = stored(name)
-            if name != "umap_cluster" or arrays is None:
-                return arrays
-            return {k: np.atleast_2d(v)[:1] if k in score else v for k, v in arrays.items()}
-        cell.outcomes = first
-        arrays = cell.outcomes("umap_cluster")
-        if arrays is not None:
-            for metric, fn in score.items():
-                values[cell.cfg.model, cell.cfg.latent_dim, cell.cfg.seed, metric] = float(
-                    fn(arrays["labels"], arrays[metric][0]))
+        stored, arrays = cell.outcomes, cell.outcomes("umap_cluster")
+        if arrays is None:
+            continue
+        first = {k: np.atleast_2d(v)[:1] if k in score else v for k, v in arrays.items()}
+        cell.outcomes = lambda name, stored=stored, first=first: first if name == "umap_cluster" else stored(name)
+        for metric, fn in score.items():
+            values[cell.cfg.model, cell.cfg.latent_dim, cell.cfg.seed, metric] = float(
+                fn(first["labels"], first[metric][0]))
     keys = list(zip(results["model"], results["latent_dim"], results["seed"], results["metric"]))
     results = results.assign(value=[values.get(k, v) for k, v in zip(keys, results["value"])])
     return results[results["metric"] != "umap_cluster_acc_seed_sd"].reset_index(drop=True)

@@ -23,16 +23,12 @@ from bench.report.leaderboard import leaderboard
 from bench.report.verdict import jobs
 from bench.store.run_record import read_run_manifest
 from bench.tools import study_findings
+from bench.tools.study_findings import ROOT, shown
 
-ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 FILES = [README, ROOT / "docs" / "studies.md"]  # where generated blocks live
 REFERENCE = ROOT / "reports" / "example"
 CALIBRATION = ROOT / "reports" / "calibration"
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def findings(ref: Path = REFERENCE) -> str:
@@ -49,7 +45,7 @@ def findings(ref: Path = REFERENCE) -> str:
     return "\n".join(lines) + (
         f"\n\n{len(manifest.models)} models x {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
         f"its last run_all.py invocation at commit {manifest.environment.get('git_commit')}; every figure above is "
-        f"read from `{_shown(ref)}/summary.csv` by `python -m bench.tools.findings`.")
+        f"read from `{shown(ref)}/summary.csv` by `python -m bench.tools.findings`.")
 
 
 def _from(path: Path, render, missing: str = "Not measured yet.") -> str:
@@ -117,7 +113,7 @@ def study_costs(ref: Path = REFERENCE) -> str:
         total = seconds["trials"] + seconds["grid"]
         lines.append(f"| {study} | `{command}` | {seconds['trials'] / 3600:.1f} + {seconds['grid'] / 3600:.1f} "
                      f"| {total / 2 / 3600:.1f} h |")
-    return "\n".join(lines) + (f"\n\nCommand: `python -m bench.tools.estimate {_shown(ref)} OPTIONS` "
+    return "\n".join(lines) + (f"\n\nCommand: `python -m bench.tools.estimate {shown(ref)} OPTIONS` "
                                "with the estimate's options in `bench/tools/findings.py`. The latent sizes reuse the "
                                "reference's z32 cells (run in a copy of it): two new sizes x 3 seeds, "
                                "priced as 6 seeds of the reference's size.")
@@ -148,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = [path for path in FILES if path.read_text() != render(path.read_text())]
     if args.check:
         for path in stale:
-            print(f"{_shown(path)} is stale: run `python -m bench.tools.findings`")
+            print(f"{shown(path)} is stale: run `python -m bench.tools.findings`")
         return int(bool(stale))
     for path in stale:
         path.write_text(render(path.read_text()))

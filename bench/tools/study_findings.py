@@ -24,15 +24,17 @@ TUNED, LATENT, LONG = (ROOT / "reports" / name for name in ("tuned", "latent", "
 LEVEL = 0.95
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
+    """`path` as the docs name it: relative to the repository when inside it."""
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def _diff(study: Path) -> tuple[dict, dict] | None:
-    """The study's diff against the reference and its run record, or None before it is committed."""
+def _with_diff(study: Path, render, missing: str = "Not run yet.") -> str:
+    """`render(diff, run)` of the study's diff against the reference and its run record, or
+    what to say before the study is committed."""
     if not (study / "diff.json").exists():
-        return None
-    return json.loads((study / "diff.json").read_text()), json.loads((study / "run.json").read_text())
+        return missing
+    return render(json.loads((study / "diff.json").read_text()), json.loads((study / "run.json").read_text()))
 
 
 def _names(models: list[str]) -> str:
@@ -63,19 +65,14 @@ def survival(diff: dict, same_as: str = "") -> str:
 
 
 def _provenance(study: Path, diff: dict, options: str) -> str:
-    return (f"{_shown(study)}: `python run_all.py {options}` at commit {diff['after']['commit']}, compared "
+    return (f"{shown(study)}: `python run_all.py {options}` at commit {diff['after']['commit']}, compared "
             f"with {diff['before']['name']} (commit {diff['before']['commit']}) over seeds "
-            f"{', '.join(map(str, diff['seeds']))} by `python run_all.py --report-only --out {_shown(study)} "
-            f"--diff reports/{diff['before']['name']}`; read from `{_shown(study)}/diff.json` by "
+            f"{', '.join(map(str, diff['seeds']))} by `python run_all.py --report-only --out {shown(study)} "
+            f"--diff reports/{diff['before']['name']}`; read from `{shown(study)}/diff.json` by "
             "`python -m bench.tools.findings`.")
 
 
-def tuned_summary(study: Path = TUNED) -> str:
-    """One paragraph: whether the headline rankings survive an equal tuning budget."""
-    parts = _diff(study)
-    if parts is None:
-        return "Not run yet: its command and price are in docs/studies.md."
-    diff, run = parts
+def _tuned_sentence(diff: dict, run: dict) -> str:
     tuning = run["tuning"]
     kept = [e["model"] for e in tuning["models"] if e["trials"][e["selected"]]["default"]]
     return (f"with {tuning['trials']} trials per model selected by {tuning['metric']} "
@@ -85,16 +82,19 @@ def tuned_summary(study: Path = TUNED) -> str:
             + (f" ({', '.join(kept)})" if kept else "") + ".")
 
 
+def tuned_summary(study: Path = TUNED) -> str:
+    """One paragraph: whether the headline rankings survive an equal tuning budget."""
+    return _with_diff(study, _tuned_sentence, missing="Not run yet: its command and price are in docs/studies.md.")
+
+
 def tuned_table(study: Path = TUNED) -> str:
-    parts = _diff(study)
-    if parts is None:
-        return "Not run yet."
-    diff, run = parts
-    config = run["config"]
-    options = f"--tune {config['tune']} --seeds {','.join(map(str, config['seeds']))}"
-    summary = tuned_summary(study)
-    return "\n".join(rankings_table(diff, "default configurations", "tuned")) + (
-        f"\n\n{_provenance(study, diff, options)} {summary[0].upper()}{summary[1:]}")
+    def render(diff: dict, run: dict) -> str:
+        config = run["config"]
+        options = f"--tune {config['tune']} --seeds {','.join(map(str, config['seeds']))}"
+        summary = _tuned_sentence(diff, run)
+        return "\n".join(rankings_table(diff, "default configurations", "tuned")) + (
+            f"\n\n{_provenance(study, diff, options)} {summary[0].upper()}{summary[1:]}")
+    return _with_diff(study, render)
 
 
 def latent_table(study: Path = LATENT) -> str:
@@ -117,9 +117,9 @@ def latent_table(study: Path = LATENT) -> str:
                      + f" | {_names(sorted(steady)) if steady else 'nobody: the winner depends on the size'} |")
     seeds = manifest.config["seeds"]
     return "\n".join(lines) + (
-        f"\n\n{_shown(study)}: `python run_all.py --latent-dim {','.join(map(str, dims))} --seeds "
+        f"\n\n{shown(study)}: `python run_all.py --latent-dim {','.join(map(str, dims))} --seeds "
         f"{','.join(map(str, seeds))}` at commit {manifest.environment.get('git_commit')}; read from "
-        f"`{_shown(study)}/summary.csv` by `python -m bench.tools.findings`.")
+        f"`{shown(study)}/summary.csv` by `python -m bench.tools.findings`.")
 
 
 def still_improving(study: Path, metrics: tuple[str, ...] = ("recon_mse", "probe_acc", "knn_acc", "kmeans_acc")
@@ -158,17 +158,14 @@ def still_improving(study: Path, metrics: tuple[str, ...] = ("recon_mse", "probe
 
 
 def long_table(study: Path = LONG) -> str:
-    parts = _diff(study)
-    if parts is None:
-        return "Not run yet."
-    diff, run = parts
-    config = run["config"]
-    epochs = config.get("train", {}).get("epochs", config.get("epochs"))
-    options = (f"--models {','.join(sorted(run['models']))} --epochs {epochs} "
-               f"--seeds {','.join(map(str, config['seeds']))}")
-    curves, start = still_improving(study), diff["before"]["epochs"]
-    return "\n".join(rankings_table(diff, f"{start} epochs", f"{epochs} epochs")) + (
-        f"\n\n{_provenance(study, diff, options)} From {start} to {epochs} epochs {survival(diff)}.\n\n"
-        f"Over the last doubling of epochs (checkpoints; mean over {len(config['seeds'])} seeds ± half "
-        "its 95% Student-t interval; \"still improving\" where the interval excludes no change):\n\n"
-        + "\n".join(curves))
+    def render(diff: dict, run: dict) -> str:
+        config = run["config"]
+        epochs, start = config["train"]["epochs"], diff["before"]["epochs"]
+        options = (f"--models {','.join(sorted(run['models']))} --epochs {epochs} "
+                   f"--seeds {','.join(map(str, config['seeds']))}")
+        return "\n".join(rankings_table(diff, f"{start} epochs", f"{epochs} epochs")) + (
+            f"\n\n{_provenance(study, diff, options)} From {start} to {epochs} epochs {survival(diff)}.\n\n"
+            f"Over the last doubling of epochs (checkpoints; mean over {len(config['seeds'])} seeds ± half "
+            "its 95% Student-t interval; \"still improving\" where the interval excludes no change):\n\n"
+            + "\n".join(still_improving(study)))
+    return _with_diff(study, render)
