@@ -71,3 +71,26 @@ def test_a_damaged_reference_file_is_named_and_never_used(runs, tmp_path, capsys
     err = capsys.readouterr().err
     assert "outcomes_probe.npz does not match its SHA-256" in err and victim.parent.name in err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_study_is_published_with_its_diff_and_records_but_no_per_image_arrays(runs, tmp_path, capsys):
+    """A study (`--study`) is read, not compared against: its diff is computed from the run's
+    outcomes before they are left out, its records still verify, and its findings read it."""
+    from bench.store.run_record import read_run_manifest, run_cells
+    from bench.tools import publish_reference, study_findings
+    study = tmp_path / "study"
+    assert publish_reference.main([str(runs / "all"), str(study), "--study", "--diff", str(runs / "ref")]) == 0
+    assert not list(study.rglob("*.npz")) and not (study / "report.html").exists()
+    assert {"report.md", "results.csv", "summary.csv", "run.json", "diff.md", "diff.json"} <= {p.name for p in study.iterdir()}
+    cells = run_cells(study, read_run_manifest(study))
+    assert len(cells) == 6 and all(c.inspect(p.name)[1] is None for c in cells for p in c.dir.glob("*.json")
+                                   if p.name != "config.json")
+    diff = json.loads((study / "diff.json").read_text())
+    assert diff["after"]["name"] == "study" and diff["seeds"] == [0, 1]
+    assert all(set(r["ranks"]) == {"dense_ae", "pca"} for r in diff["rankings"]), "the reference's models only"
+    improving = study_findings.still_improving(study)
+    assert [line.split(",")[0] for line in improving] == ["- dense_ae", "- vae"], "the trained models' checkpoints"
+    assert "epoch 1 → 2" in improving[0]
+    assert publish_reference.main([str(runs / "all"), str(tmp_path / "other"), "--study", "--diff",
+                                   str(tmp_path / "absent")]) == 2
+    assert capsys.readouterr().err.startswith("error: --diff:") and not (tmp_path / "other").exists()

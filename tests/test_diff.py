@@ -55,6 +55,11 @@ def test_runs_with_other_seeds_and_models_are_compared_over_those_they_share(two
     assert record["seeds"] == [0, 1] and record["before"]["seeds"] == [0, 1, 2]
     ranked = [r for r in record["rankings"] if r["metric"] == "recon_mse"][0]
     assert set(ranked["ranks"]) == {"dense_ae", "pca"}, "the models both runs have"
+    def leader(run):
+        res = pd.read_csv(run / "results.csv")
+        res = res[(res.metric == "recon_mse") & res.seed.isin([0, 1]) & res.model.isin(["dense_ae", "pca"])]
+        return res.groupby("model").value.mean().idxmin()
+    assert ranked["leaders"] == [leader(a), leader(c)], "the lowest mean error over the shared seeds"
     assert max(float(x) for pair in ranked["ranks"].values() for r in pair for x in re.findall(r"[\d.]+", r)) <= 2, \
         "ranked among the 2 shared models in both runs, not among the 3 of the newer run"
     assert ("linear_ae", "recon_mse") not in rows((c / "diff.md").read_text())

@@ -31,14 +31,16 @@ def _tuned_study(root, best_after):
     """A study directory: the reference's run.json with a tuning record, and a diff.json."""
     import json
     run = json.loads((findings.REFERENCE / "run.json").read_text())
-    trial = lambda default, score: {"default": default, "score": score, "values": {}, "cell": "c"}
+    trial = lambda default, score: {"default": default, "score": score, "values": {"lr": 0.001 if default else 0.003},
+                                    "cell": "c"}
     run["config"] = {**run["config"], "tune": 2, "seeds": [0, 1]}
     run["tuning"] = {"trials": 2, "metric": "recon_mse", "criterion_text": "validation reconstruction error",
                      "models": [{"model": "vae", "latent_dim": 32, "selected": 0, "trials": [trial(True, 1.0), trial(False, 2.0)]},
                                 {"model": "conv_ae", "latent_dim": 32, "selected": 1, "trials": [trial(True, 2.0), trial(False, 1.0)]}]}
     (root / "run.json").write_text(json.dumps(run))
     row = lambda job, before, after, moved: {"job": job, "metric": job + "_m", "latent_dim": 32, "higher_is_better": True,
-                                             "best_before": before, "best_after": after, "tau": 0.5, "moved": moved}
+                                             "leaders": [before[0], after[0]], "best_before": before,
+                                             "best_after": after, "tau": 0.5, "moved": moved}
     (root / "diff.json").write_text(json.dumps({
         "seeds": [0, 1], "before": {"name": "example", "commit": "abc"}, "after": {"name": root.name, "commit": "def"},
         "rankings": [row("probe", ["vae"], best_after, [{"model": "conv_ae", "before": "3", "after": "1"}]),
@@ -48,14 +50,16 @@ def _tuned_study(root, best_after):
 
 def test_the_tuned_study_findings_follow_its_diff_and_tuning_records(tmp_path):
     same = study_findings.tuned_summary(_tuned_study(tmp_path, ["vae"]))
-    assert "the same as untuned on 2 of 2 verdict jobs (probe, kmeans)" in same, "best sets compare as sets"
-    assert "rank moved clear of its interval for conv_ae" in same
+    assert "a rank moved clear of its 95% interval on 1 of 2 verdict jobs (probe: conv_ae 3 → 1)" in same
+    assert "the leader by mean is the same as untuned on 1 of 2 (kmeans: vae → conv_ae)" in same
+    assert "the best set is the same on 2 of 2" in same, "best sets compare as sets"
     assert "1 of 2 models kept their defaults (vae)" in same, "vae selected its default trial"
     changed = study_findings.tuned_summary(_tuned_study(tmp_path, ["conv_ae"]))
-    assert "on 1 of 2 verdict jobs (kmeans)" in changed
+    assert "the best set is the same on 1 of 2" in changed and "on 0 of 2 (probe: vae → conv_ae; kmeans" in changed
     table = study_findings.tuned_table(tmp_path)
     assert "| probe (`probe_m`) | vae | conv_ae | 0.50 | conv_ae 3 → 1 |" in table
     assert "--tune 2 --seeds 0,1" in table and "commit def" in table
+    assert "- vae: its default\n- conv_ae: lr 0.001 → 0.003" in table
     assert study_findings.tuned_summary(tmp_path / "absent").startswith("Not run yet")
 
 

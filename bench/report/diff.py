@@ -47,9 +47,12 @@ def common_seeds(old: RunManifest, new: RunManifest) -> list[int]:
     return sorted(set(old.config.get("seeds", [])) & set(new.config.get("seeds", [])))
 
 
-def build_diff(before: Path, after: Path) -> Path:
-    """Write `after`/diff.md, diff.html and diff.json; returns the HTML's path."""
+def build_diff(before: Path, after: Path, into: Path | None = None) -> Path:
+    """Write diff.md, diff.html and diff.json into `into` (by default `after`, and named as it
+    is: a study published without its per-image outcomes keeps the diff computed from them);
+    returns the HTML's path."""
     before, after = Path(before), Path(after)
+    into = Path(into or after)
     old, new = check_diff(before, after)
     seeds, models = common_seeds(old, new), set(old.models) & set(new.models)
 
@@ -57,7 +60,7 @@ def build_diff(before: Path, after: Path) -> Path:
         return cell.cfg.model in models and (not seeds or cell.cfg.seed in seeds)
     (comp_old, _), (comp_new, cards) = compare_run(before, old, keep), compare_run(after, new, keep)
     rankings = ranking_changes(comp_old, comp_new, cards)
-    title = f"aebench diff: {before.name} → {after.name}"
+    title = f"aebench diff: {before.name} → {into.name}"
     blocks = [Heading("What differs"), Bullets(settings(old, new) or
                                                ["Nothing in the configuration or the environment."]),
               Para((f"Both runs are read over the seeds they share ({', '.join(map(str, seeds))})"
@@ -65,7 +68,7 @@ def build_diff(before: Path, after: Path) -> Path:
                    + f" and over the {len(models)} models they share, so ranks compare like with like."),
               Heading("Paired changes"),
               Para(f"Each row: a model, latent size and metric both runs have; the change is "
-                   f"{after.name} minus {before.name}, paired by seed and by test image, with its "
+                   f"{into.name} minus {before.name}, paired by seed and by test image, with its "
                    f"95% interval; 'yes' where the change is separable from 0 after Holm's "
                    f"correction over the models of each metric. ↑ higher is better, ↓ lower."),
               changes_table(comp_old, comp_new, cards),
@@ -76,12 +79,12 @@ def build_diff(before: Path, after: Path) -> Path:
                    "changed; a shift inside the intervals is noise). Kendall's tau compares the "
                    "two orders by mean (1: the same order)."),
               rankings_table(rankings)]
-    atomic.write_text(after / "diff.md", to_markdown(blocks, title))
-    atomic.write_text(after / "diff.html", to_html(blocks, title, {}))
-    atomic.write_text(after / "diff.json", json.dumps({
-        "before": _run(before, old), "after": _run(after, new), "seeds": seeds,
+    atomic.write_text(into / "diff.md", to_markdown(blocks, title))
+    atomic.write_text(into / "diff.html", to_html(blocks, title, {}))
+    atomic.write_text(into / "diff.json", json.dumps({
+        "before": _run(before, old), "after": _run(into, new), "seeds": seeds,
         "rankings": rankings}, indent=1) + "\n")
-    return after / "diff.html"
+    return into / "diff.html"
 
 
 def _run(path: Path, manifest: RunManifest) -> dict:
@@ -114,8 +117,9 @@ def _identical(est) -> bool:
 
 
 def ranking_changes(old: Comparison, new: Comparison, cards: Cards) -> list[dict]:
-    """Per verdict job and latent size both runs rank: the best sets, Kendall's tau between the
-    orders, and the shared models whose rank interval moved clear of its old one."""
+    """Per verdict job and latent size both runs rank: the leaders by mean, the best sets,
+    Kendall's tau between the orders, and the shared models whose rank interval moved clear of
+    its old one."""
     a, b = old.summary, new.summary
     rows = []
     for metric in dict.fromkeys(b["metric"]):
@@ -132,6 +136,7 @@ def ranking_changes(old: Comparison, new: Comparison, cards: Cards) -> list[dict
                      or after.loc[m, "rank_high"] < before.loc[m, "rank_low"]]
             rows.append({"job": cards.spec(metric).verdict, "metric": metric, "latent_dim": int(dim),
                          "higher_is_better": bool(cards.spec(metric).higher_is_better),
+                         "leaders": [before.loc[shared, "rank"].idxmin(), after.loc[shared, "rank"].idxmin()],
                          "best_before": list(before.index[before.best.astype(bool)]),
                          "best_after": list(after.index[after.best.astype(bool)]),
                          "tau": _or_none(kendalltau(before.loc[shared, "rank"], after.loc[shared, "rank"]).statistic),

@@ -25,9 +25,12 @@ LEFT_OUT = ("model.pt", "embeddings.npz")  # and resume snapshots, locks, damage
 RUN_FILES = ("report.md", "report.html", "results.csv", "summary.csv")
 
 
-def export_reference(src: Path, dst: Path, test_sha256: str | None = None) -> dict[str, int]:
+def export_reference(src: Path, dst: Path, test_sha256: str | None = None, arrays: bool = True,
+                     run_files: tuple[str, ...] = RUN_FILES) -> dict[str, int]:
     """Write the reference form of results directory `src` into the new directory `dst`;
-    returns the bytes kept, by kind. A damaged file in `src` is an error, never published."""
+    returns the bytes kept, by kind. A damaged file in `src` is an error, never published.
+    `arrays=False` leaves out every per-image array (outcomes and figure arrays): a published
+    study, read rather than compared against, keeps its records and report only."""
     src, dst = Path(src), Path(dst)
     manifest = read_run_manifest(src)
     if dst.exists() and any(dst.iterdir()):
@@ -50,14 +53,15 @@ def export_reference(src: Path, dst: Path, test_sha256: str | None = None) -> di
             if damage is not None or record is None:
                 raise StoreError(f"{cell.cfg.dirname}: {damage or name + ' is missing'}")
             kept = {f: d for f, d in record.get("files", {}).items() if f not in LEFT_OUT
-                    and (cell.cfg.dirname in shown or not f.startswith("art_"))}
+                    and (cell.cfg.dirname in shown or not f.startswith("art_"))
+                    and (arrays or not f.endswith(".npz"))}
             for file in kept:
                 shutil.copyfile(cell.dir / file, target / file)
                 kind = file.split("_")[0] if "_" in file else file
                 sizes[kind] = sizes.get(kind, 0) + (target / file).stat().st_size
             body = {k: v for k, v in record.items() if k != "sha256"}
             write_record(target / name, {**body, "files": kept})
-    for name in RUN_FILES:
+    for name in run_files:
         if (src / name).exists():
             shutil.copyfile(src / name, dst / name)
     for folder in ("figures", "judge"):

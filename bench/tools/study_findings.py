@@ -52,23 +52,31 @@ def rankings_table(diff: dict, before: str, after: str) -> list[str]:
 
 
 def survival(diff: dict, same_as: str = "") -> str:
-    """Which best sets survive, how similar the orders are, which ranks moved clear."""
+    """What survives, the calibrated claim first: the jobs where a rank moved clear of its 95%
+    interval (elsewhere the orders differ only within the noise), then the leaders by mean, the
+    orders' similarity and the best sets (with 3 seeds wide: the set holds every model no other
+    is separably better than, after Holm's correction)."""
     rows = diff["rankings"]
+    moved = [r for r in rows if r["moved"]]
+    changed = [r for r in rows if r["leaders"][0] != r["leaders"][1]]
     same = [r["job"] for r in rows if set(r["best_before"]) == set(r["best_after"])]
-    moved = sorted({m["model"] for r in rows for m in r["moved"]})
     taus = [r["tau"] for r in rows if r["tau"] is not None]
-    return (f"the best set is the same{same_as} on {len(same)} of {len(rows)} verdict jobs"
-            + (f" ({', '.join(same)})" if same else "")
+    return (f"a rank moved clear of its 95% interval on {len(moved)} of {len(rows)} verdict jobs"
+            + (" (" + "; ".join(f"{r['job']}: " + ", ".join(f"{m['model']} {m['before']} → {m['after']}"
+                                                           for m in r["moved"]) for r in moved) + ")"
+               if moved else "") + (", on the others every rank stayed within the noise" if moved else "")
+            + f"; the leader by mean is the same{same_as} on {len(rows) - len(changed)} of {len(rows)}"
+            + (" (" + "; ".join(f"{r['job']}: {r['leaders'][0]} → {r['leaders'][1]}" for r in changed) + ")"
+               if changed else "")
             + (f"; Kendall's tau between the orders is {min(taus):.2f} to {max(taus):.2f}" if taus else "")
-            + "; " + (f"rank moved clear of its interval for {', '.join(moved)}" if moved
-                      else "no model's rank moved clear of its 95% interval"))
+            + f"; the best set is the same on {len(same)} of {len(rows)}")
 
 
 def _provenance(study: Path, diff: dict, options: str) -> str:
     return (f"{shown(study)}: `python run_all.py {options}` at commit {diff['after']['commit']}, compared "
             f"with {diff['before']['name']} (commit {diff['before']['commit']}) over seeds "
-            f"{', '.join(map(str, diff['seeds']))} by `python run_all.py --report-only --out {shown(study)} "
-            f"--diff reports/{diff['before']['name']}`; read from `{shown(study)}/diff.json` by "
+            f"{', '.join(map(str, diff['seeds']))} by `python -m bench.tools.publish_reference DIR {shown(study)} "
+            f"--study --diff reports/{diff['before']['name']}`; read from `{shown(study)}/diff.json` by "
             "`python -m bench.tools.findings`.")
 
 
@@ -93,8 +101,21 @@ def tuned_table(study: Path = TUNED) -> str:
         options = f"--tune {config['tune']} --seeds {','.join(map(str, config['seeds']))}"
         summary = _tuned_sentence(diff, run)
         return "\n".join(rankings_table(diff, "default configurations", "tuned")) + (
-            f"\n\n{_provenance(study, diff, options)} {summary[0].upper()}{summary[1:]}")
+            f"\n\n{_provenance(study, diff, options)} {summary[0].upper()}{summary[1:]}\n\n"
+            f"The selected configurations (default → selected):\n\n" + "\n".join(selected(run["tuning"])))
+
     return _with_diff(study, render)
+
+
+def selected(tuning: dict) -> list[str]:
+    """Per tuned model, each knob's default and selected value: which way the selection pushed."""
+    lines = []
+    for entry in tuning["models"]:
+        default = next(t["values"] for t in entry["trials"] if t["default"])
+        chosen = entry["trials"][entry["selected"]]["values"]
+        lines.append(f"- {entry['model']}: " + ("its default" if chosen == default else ", ".join(
+            f"{knob} {default[knob]:.3g} → {value:.3g}" for knob, value in sorted(chosen.items()))))
+    return lines
 
 
 def latent_table(study: Path = LATENT) -> str:
