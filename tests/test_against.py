@@ -91,6 +91,11 @@ def test_a_study_is_published_with_its_diff_and_records_but_no_per_image_arrays(
     improving = study_findings.still_improving(study)
     assert [line.split(",")[0] for line in improving] == ["- dense_ae", "- vae"], "the trained models' checkpoints"
     assert "epoch 1 → 2" in improving[0]
+    summary = study_findings.long_summary(study)
+    assert summary.startswith("from 2 to 2 epochs with seeds 0, 1, a rank moved clear of its 95% interval on 0 of ")
+    improved = [m for m in ("dense_ae", "vae") if f"{m}, epoch 1 → 2" in " ".join(
+        line for line in improving if "still improving" in line)]
+    assert summary.endswith(f"still improving over the last doubling of epochs: {', '.join(improved) or 'none'}.")
     assert publish_reference.main([str(runs / "all"), str(tmp_path / "other"), "--study", "--diff",
                                    str(tmp_path / "absent")]) == 2
     assert capsys.readouterr().err.startswith("error: --diff:") and not (tmp_path / "other").exists()

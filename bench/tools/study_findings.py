@@ -51,24 +51,40 @@ def rankings_table(diff: dict, before: str, after: str) -> list[str]:
                     for r in diff["rankings"]]
 
 
-def survival(diff: dict, same_as: str = "") -> str:
+def _rank(text: str) -> float:
+    return float(text.split()[0])  # "8 [6-10]": the rank by mean, then its interval
+
+
+def _moves_by_model(moved: list[dict]) -> str:
+    """'beta_vae rose (job, job); denoising_ae fell (job)': who moved clear, which way, where."""
+    by_model: dict[tuple[str, str], list[str]] = {}
+    for r in moved:
+        for m in r["moved"]:
+            way = "rose" if _rank(m["after"]) < _rank(m["before"]) else "fell"
+            by_model.setdefault((m["model"], way), []).append(r["job"])
+    return "; ".join(f"{model} {way} ({', '.join(jobs)})" for (model, way), jobs in by_model.items())
+
+
+def survival(diff: dict, same_as: str = "", brief: bool = False) -> str:
     """What survives, the calibrated claim first: the jobs where a rank moved clear of its 95%
-    interval (elsewhere the orders differ only within the noise), then the leaders by mean, the
-    orders' similarity and the best sets (with 3 seeds wide: the set holds every model no other
-    is separably better than, after Holm's correction)."""
+    interval (elsewhere the orders differ only within the noise), then the leaders by mean, and
+    unless `brief` the orders' similarity and the best sets (with 3 seeds wide: the set holds
+    every model no other is separably better than, after Holm's correction)."""
     rows = diff["rankings"]
     moved = [r for r in rows if r["moved"]]
     changed = [r for r in rows if r["leaders"][0] != r["leaders"][1]]
     same = [r["job"] for r in rows if set(r["best_before"]) == set(r["best_after"])]
     taus = [r["tau"] for r in rows if r["tau"] is not None]
-    return (f"a rank moved clear of its 95% interval on {len(moved)} of {len(rows)} verdict jobs"
-            + (" (" + "; ".join(f"{r['job']}: " + ", ".join(f"{m['model']} {m['before']} → {m['after']}"
-                                                           for m in r["moved"]) for r in moved) + ")"
-               if moved else "") + (", on the others every rank stayed within the noise" if moved else "")
+    detail = _moves_by_model(moved) if brief else "; ".join(
+        f"{r['job']}: " + ", ".join(f"{m['model']} {m['before']} → {m['after']}" for m in r["moved"]) for r in moved)
+    text = (f"a rank moved clear of its 95% interval on {len(moved)} of {len(rows)} verdict jobs"
+            + (f" ({detail}), on the others every rank stayed within the noise" if moved else "")
             + f"; the leader by mean is the same{same_as} on {len(rows) - len(changed)} of {len(rows)}"
             + (" (" + "; ".join(f"{r['job']}: {r['leaders'][0]} → {r['leaders'][1]}" for r in changed) + ")"
-               if changed else "")
-            + (f"; Kendall's tau between the orders is {min(taus):.2f} to {max(taus):.2f}" if taus else "")
+               if changed else ""))
+    if brief:
+        return text
+    return (text + (f"; Kendall's tau between the orders is {min(taus):.2f} to {max(taus):.2f}" if taus else "")
             + f"; the best set is the same on {len(same)} of {len(rows)}")
 
 
@@ -80,19 +96,20 @@ def _provenance(study: Path, diff: dict, options: str) -> str:
             "`python -m bench.tools.findings`.")
 
 
-def _tuned_sentence(diff: dict, run: dict) -> str:
+def _tuned_sentence(diff: dict, run: dict, brief: bool = False) -> str:
     tuning = run["tuning"]
     kept = [e["model"] for e in tuning["models"] if e["trials"][e["selected"]]["default"]]
     return (f"with {tuning['trials']} trials per model selected by {tuning['metric']} "
             f"({tuning['criterion_text']}) and seeds {', '.join(map(str, diff['seeds']))}, "
-            + survival(diff, " as untuned")
+            + survival(diff, " as untuned", brief)
             + f"; {len(kept)} of {len(tuning['models'])} models kept their defaults"
             + (f" ({', '.join(kept)})" if kept else "") + ".")
 
 
 def tuned_summary(study: Path = TUNED) -> str:
     """One paragraph: whether the headline rankings survive an equal tuning budget."""
-    return _with_diff(study, _tuned_sentence, missing="Not run yet: its command and price are in docs/studies.md.")
+    return _with_diff(study, lambda diff, run: _tuned_sentence(diff, run, brief=True),
+                      missing="Not run yet: its command and price are in docs/studies.md.")
 
 
 def tuned_table(study: Path = TUNED) -> str:
@@ -143,11 +160,11 @@ def latent_table(study: Path = LATENT) -> str:
         f"`{shown(study)}/summary.csv` by `python -m bench.tools.findings`.")
 
 
-def still_improving(study: Path, metrics: tuple[str, ...] = ("recon_mse", "probe_acc", "knn_acc", "kmeans_acc")
-                    ) -> list[str]:
-    """Per model and cheap metric, the change over the last doubling of epochs (the last two
-    checkpoints), mean over seeds with a Student-t 95% interval: "still improving" when the
-    interval lies on the better side of 0, else flat within what the seeds can tell."""
+def last_doubling(study: Path, metrics: tuple[str, ...] = ("recon_mse", "probe_acc", "knn_acc", "kmeans_acc")
+                  ) -> dict[str, tuple[tuple[int, int], list[tuple[str, float, float, bool]]]]:
+    """Per model: its last two checkpoint epochs and, per cheap metric, the change over them
+    (mean over seeds, half its Student-t 95% interval, and whether the interval lies on the
+    better side of 0: still improving, else flat within what the seeds can tell)."""
     manifest = read_run_manifest(study)
     cards = Cards(manifest.evaluator_cards)
     changes: dict[tuple[str, str], list[float]] = {}
@@ -162,20 +179,35 @@ def still_improving(study: Path, metrics: tuple[str, ...] = ("recon_mse", "probe
             if metric in last["metrics"] and metric in before["metrics"]:
                 changes.setdefault((cell.cfg.model, metric), []).append(
                     last["metrics"][metric] - before["metrics"][metric])
-    lines = []
+    found = {}
     for model in dict.fromkeys(m for m, _ in changes):
-        verdicts = []
+        rows = []
         for metric in metrics:
             values = np.array(changes.get((model, metric), []))
             if len(values) < 2:
                 continue
             half = stats.t.ppf(0.5 + LEVEL / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
             better = values.mean() - half > 0 if cards.spec(metric).higher_is_better else values.mean() + half < 0
-            verdicts.append(f"`{metric}` {values.mean():+.3g} ± {half:.2g}"
-                            + (" (still improving)" if better else ""))
-        start, end = epochs[model]
-        lines.append(f"- {model}, epoch {start} → {end}: " + ", ".join(verdicts))
-    return lines
+            rows.append((metric, float(values.mean()), float(half), bool(better)))
+        found[model] = (epochs[model], rows)
+    return found
+
+
+def still_improving(study: Path) -> list[str]:
+    return [f"- {model}, epoch {start} → {end}: " + ", ".join(
+                f"`{metric}` {mean:+.3g} ± {half:.2g}" + (" (still improving)" if better else "")
+                for metric, mean, half, better in rows)
+            for model, ((start, end), rows) in last_doubling(study).items()]
+
+
+def long_summary(study: Path = LONG) -> str:
+    """One paragraph: which 8-epoch conclusions survive the long budget, and who still improves."""
+    def render(diff: dict, run: dict) -> str:
+        improving = [model for model, (_, rows) in last_doubling(study).items() if any(r[3] for r in rows)]
+        return (f"from {diff['before']['epochs']} to {run['config']['train']['epochs']} epochs with seeds "
+                f"{', '.join(map(str, diff['seeds']))}, {survival(diff, brief=True)}; still improving over "
+                f"the last doubling of epochs: {_names(improving)}.")
+    return _with_diff(study, render, missing="Not run yet: its command and price are in docs/studies.md.")
 
 
 def long_table(study: Path = LONG) -> str:
