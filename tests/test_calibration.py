@@ -17,6 +17,7 @@ def test_intervals_cover_the_truth_and_equal_models_are_rarely_separated(n_seeds
     assert 0.92 <= r["coverage"] <= 1.0
     assert r["false_separation"] <= 0.08
     assert r["family_wise_false_separation"] <= 0.09
+    assert r["best_kept"] >= 0.92, "the bold set holds a best model with 95% confidence"
 
 
 def test_with_seeds_alone_the_interval_is_students_t():

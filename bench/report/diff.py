@@ -73,8 +73,8 @@ def build_diff(before: Path, after: Path, into: Path | None = None) -> Path:
                    f"correction over the models of each metric. ↑ higher is better, ↓ lower."),
               changes_table(comp_old, comp_new, cards),
               Heading("Rankings"),
-              Para("Each verdict job: the models no model is separably better than (the best set, "
-                   "bold in each report) in both runs, and each shared model whose 95% rank "
+              Para("Each verdict job: the best set (bold in each report: the models that may be the "
+                   "best, a 95% confidence set) in both runs, and each shared model whose 95% rank "
                    "interval moved clear of its old one (the calibrated way to say the ranking "
                    "changed; a shift inside the intervals is noise). Kendall's tau compares the "
                    "two orders by mean (1: the same order)."),

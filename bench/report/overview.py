@@ -1,5 +1,5 @@
 """The overview that opens a report: models x jobs, each cell the model's rank on that job's
-metric with its 95% rank interval, shaded by rank, bold where no model is separably better.
+metric with its 95% rank interval, shaded by rank, bold where the model may be the best (a 95% set).
 
 Why: a reader should see who is good at what, and how sure the run is, before any table of
 numbers. Rows are in headline-rank order; the ranks and their intervals are the leaderboard's

@@ -48,8 +48,8 @@ def task_sections(out: Path, board: Leaderboard, cards: Cards, inputs: FigureInp
             jobs = [m for m in metrics if cards.spec(m).verdict and not board.saturated(m, dim)]
             jobs = jobs or [m for m in metrics if not board.saturated(m, dim)] or metrics
             blocks.append(Para(f"Ranked on one metric per job ({', '.join(jobs)}), not on "
-                               "redundant variants of one measurement; bold: every model that no "
-                               "other model is separably better than."))
+                               "redundant variants of one measurement; bold: the models that "
+                               "may be the best (a 95% confidence set)."))
             blocks.append(board_table(board, metrics, f"task-{task.replace(' ', '-')}", rank_on=jobs,
                                       cards=cards, models=manifest.models))
         captions = {f["path"]: f["caption"] for e in evaluators for f in cards.cards[e].get("figures", [])}

@@ -19,7 +19,7 @@ from bench.report.leaderboard import Leaderboard
 from bench.report.overview import overview
 from bench.report.render import Block, Bullets, Para, Table
 
-HEADERS = ["job", "metric", "leader", "value [95% interval]", "not separable from the leader",
+HEADERS = ["job", "metric", "leader", "value [95% interval]", "may also be the best (95%)",
            "best learned vs best baseline"]
 
 
@@ -57,7 +57,7 @@ def verdict_blocks(board: Leaderboard, comp: Comparison, cards: Cards, baselines
     glance = overview(board, cards)
     blocks: list[Block] = [] if glance is None else [
         Para("Who is good at what: each model's rank on each job (1 = best) with its 95% "
-             "interval in brackets; bold: no model is separably better; rows by headline rank."),
+             "interval in brackets; bold: may be the best (a 95% confidence set); rows by headline rank."),
         glance]
     if rows:
         blocks.append(Table(HEADERS, [r.cells() for r in rows], id="verdict"))
@@ -86,7 +86,7 @@ def _job(job: str, metric: str, board: Leaderboard, comp: Comparison | None, key
     elif len(winners) == len(cells):
         tells = "no model is separable from the others"
     elif len(winners) == 1:
-        tells = "none: separably better than every other model"
+        tells = "none: the only model that may be the best"
     else:
         tells = f"{', '.join(m for m in winners if m != top)} (with {seeds})"
     return Job(job, board.header(metric), top, value, tells,

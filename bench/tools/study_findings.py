@@ -69,7 +69,7 @@ def survival(diff: dict, same_as: str = "", brief: bool = False) -> str:
     """What survives, the calibrated claim first: the jobs where a rank moved clear of its 95%
     interval (elsewhere the orders differ only within the noise), then the leaders by mean, and
     unless `brief` the orders' similarity and the best sets (with 3 seeds wide: the set holds
-    every model no other is separably better than, after Holm's correction)."""
+    every model that may be the best, at 95% confidence)."""
     rows = diff["rankings"]
     moved = [r for r in rows if r["moved"]]
     changed = [r for r in rows if r["leaders"][0] != r["leaders"][1]]
