@@ -13,9 +13,9 @@ some model with a better mean is better by a one-sided test at 5% / (k - 1). The
 is then left out only if one of its k - 1 rivals passes that test, at most 5% in all
 (simulated: `python -m bench.tools.calibration simulate`, "best kept"). Holm over all
 k(k - 1) / 2 pairs was the rule before: valid too, but it spends the error on pairs that do not
-decide who may be best, so with 3 seeds a noisy model far behind stayed bold. A model's rank is its place by mean value,
-with a 95% interval from replicates that redraw the test images and the seeds, so a noisy model
-gets a wide rank interval instead of escaping a low rank. A metric without any uncertainty
+decide who may be best, so with 3 seeds a noisy model far behind stayed bold. A model's rank is
+its place by mean value, with a 95% interval from replicates that redraw the test images and
+the seeds, so a noisy model gets a wide rank interval instead of escaping a low rank. A metric without any uncertainty
 estimate (one seed and no per-image outcomes, e.g. a Fréchet distance) separates nothing.
 
     comp = compare(cells, results, Cards(manifest.evaluator_cards))
@@ -229,7 +229,7 @@ def beaten_by_a_better(means: np.ndarray, p: dict[tuple[int, int], float]) -> np
     k = len(means)
     out = np.zeros(k, dtype=bool)
     for (i, j), p_two in p.items():
-        if k > 1 and np.isfinite(p_two) and p_two / 2 < (1 - LEVEL) / (k - 1) and means[i] != means[j]:
+        if np.isfinite(p_two) and p_two / 2 < (1 - LEVEL) / (k - 1) and means[i] != means[j]:
             out[i if means[j] > means[i] else j] = True
     return out
 

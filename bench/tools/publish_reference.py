@@ -43,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--diff is for a study (--study); a reference's diff is `run_all.py --report-only --diff`")
     config = read_run_manifest(args.src).config
     data = load_dataset(config["datasets"][0], config.get("data_root")).limited(config.get("limit"))
-    if args.study:
+    if args.diff:
         try:
-            if args.diff:
-                check_diff(args.diff, args.src)
+            check_diff(args.diff, args.src)
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    if args.study:
         sizes = export_reference(args.src, args.dst, data.test_sha256, arrays=False,
                                  run_files=("report.md", "results.csv", "summary.csv"))
         if args.diff:
