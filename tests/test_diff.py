@@ -90,7 +90,9 @@ def test_a_rank_that_moves_clear_of_its_interval_is_named_and_one_inside_it_is_n
     before = comp([("a", 8, "m", 1, 1, 1, True), ("b", 8, "m", 2, 2, 3, False), ("c", 8, "m", 3, 2, 3, False)])
     after = comp([("a", 8, "m", 3, 3, 3, False), ("b", 8, "m", 1, 1, 1, True), ("c", 8, "m", 2, 1, 2, False)])
     spec = SimpleNamespace(verdict="job", higher_is_better=True)
-    (row,) = rankings_table(ranking_changes(before, after, SimpleNamespace(spec=lambda m: spec))).rows
+    (changes,) = ranking_changes(before, after, SimpleNamespace(spec=lambda m: spec))
+    assert {m["model"]: m["way"] for m in changes["moved"]} == {"a": "fell", "b": "rose"}
+    (row,) = rankings_table([changes]).rows
     assert row[3:5] == ["a", "b"]
     assert row[6] == "a 1 → 3; b 2 [2-3] → 1"  # c: 3 [2-3] -> 2 [1-2] overlaps its old interval
 

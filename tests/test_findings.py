@@ -43,7 +43,7 @@ def _tuned_study(root, best_after):
                                              "best_after": after, "tau": 0.5, "moved": moved}
     (root / "diff.json").write_text(json.dumps({
         "seeds": [0, 1], "before": {"name": "example", "commit": "abc"}, "after": {"name": root.name, "commit": "def"},
-        "rankings": [row("probe", ["vae"], best_after, [{"model": "conv_ae", "before": "3", "after": "1"}]),
+        "rankings": [row("probe", ["vae"], best_after, [{"model": "conv_ae", "before": "3", "after": "1", "way": "rose"}]),
                      row("kmeans", ["vae", "conv_ae"], ["conv_ae", "vae"], [])]}))
     return root
 

@@ -131,7 +131,8 @@ def ranking_changes(old: Comparison, new: Comparison, cards: Cards) -> list[dict
             shared = [m for m in after.index if m in before.index]
             if len(shared) < 2:
                 continue
-            moved = [{"model": m, "before": _ranks(before.loc[m]), "after": _ranks(after.loc[m])}
+            moved = [{"model": m, "before": _ranks(before.loc[m]), "after": _ranks(after.loc[m]),
+                      "way": "rose" if after.loc[m, "rank_high"] < before.loc[m, "rank_low"] else "fell"}
                      for m in shared if after.loc[m, "rank_low"] > before.loc[m, "rank_high"]
                      or after.loc[m, "rank_high"] < before.loc[m, "rank_low"]]
             rows.append({"job": cards.spec(metric).verdict, "metric": metric, "latent_dim": int(dim),

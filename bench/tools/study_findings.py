@@ -51,17 +51,12 @@ def rankings_table(diff: dict, before: str, after: str) -> list[str]:
                     for r in diff["rankings"]]
 
 
-def _rank(text: str) -> float:
-    return float(text.split()[0])  # "8 [6-10]": the rank by mean, then its interval
-
-
 def _moves_by_model(moved: list[dict]) -> str:
     """'beta_vae rose (job, job); denoising_ae fell (job)': who moved clear, which way, where."""
     by_model: dict[tuple[str, str], list[str]] = {}
     for r in moved:
         for m in r["moved"]:
-            way = "rose" if _rank(m["after"]) < _rank(m["before"]) else "fell"
-            by_model.setdefault((m["model"], way), []).append(r["job"])
+            by_model.setdefault((m["model"], m["way"]), []).append(r["job"])
     return "; ".join(f"{model} {way} ({', '.join(jobs)})" for (model, way), jobs in by_model.items())
 
 
