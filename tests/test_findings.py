@@ -63,14 +63,25 @@ def test_the_tuned_study_findings_follow_its_diff_and_tuning_records(tmp_path):
     assert study_findings.tuned_summary(tmp_path / "absent").startswith("Not run yet")
 
 
-def test_the_latent_findings_name_who_is_among_the_best_at_every_size(tmp_path):
+def test_the_latent_findings_name_who_is_among_the_best_at_every_size_and_whose_rank_moved(tmp_path):
     shutil.copy(findings.REFERENCE / "run.json", tmp_path / "run.json")
-    rows = [("conv_ae", 16, "recon_mse", True), ("vae", 16, "recon_mse", True), ("conv_ae", 64, "recon_mse", True),
-            ("vae", 64, "recon_mse", False), ("conv_ae", 16, "probe_acc", True), ("vae", 64, "probe_acc", True),
-            ("conv_ae", 64, "probe_acc", False), ("vae", 16, "probe_acc", False)]
-    pd.DataFrame(rows, columns=["model", "latent_dim", "metric", "best"]).to_csv(tmp_path / "summary.csv", index=False)
+    rows = [  # model, size, metric, rank, its 95% interval, best
+        ("conv_ae", 16, "recon_mse", 1, 1, 1, True), ("vae", 16, "recon_mse", 2, 2, 2, False),
+        ("conv_ae", 32, "recon_mse", 1, 1, 1, True), ("vae", 32, "recon_mse", 2, 2, 2, False),
+        ("conv_ae", 64, "recon_mse", 1, 1, 2, True), ("vae", 64, "recon_mse", 2, 1, 2, True),
+        ("conv_ae", 16, "probe_acc", 1, 1, 1, True), ("vae", 16, "probe_acc", 2, 2, 2, False),
+        ("conv_ae", 32, "probe_acc", 1, 1, 1, True), ("vae", 32, "probe_acc", 2, 2, 2, False),
+        ("conv_ae", 64, "probe_acc", 2, 2, 2, False), ("vae", 64, "probe_acc", 1, 1, 1, True)]
+    pd.DataFrame(rows, columns=["model", "latent_dim", "metric", "rank", "rank_low", "rank_high", "best"]
+                 ).to_csv(tmp_path / "summary.csv", index=False)
     table = study_findings.latent_table(tmp_path)
-    assert "| reconstruction (`recon_mse`) | conv_ae, vae | conv_ae | conv_ae |" in table
-    assert "| linear probe (`probe_acc`) | conv_ae | vae | nobody: the winner depends on the size |" in table
-    assert "--latent-dim 16,64" in table
+    assert "| reconstruction (`recon_mse`) | conv_ae | conv_ae | conv_ae, vae | none | conv_ae |" in table
+    assert ("| linear probe (`probe_acc`) | conv_ae | conv_ae | vae | conv_ae 1 → 2 (z64); vae 2 → 1 (z64) "
+            "| nobody: the winner depends on the size |") in table
+    assert "--latent-dim 16,32,64" in table
+    assert study_findings.latent_summary(tmp_path) == (
+        "with seeds 0, 1, 2, 3, 4, from z32 to z16, a rank moved clear of its 95% interval on 0 of 2 verdict jobs; the leader by mean is "
+        "the same on 2 of 2; from z32 to z64, a rank moved clear of its 95% interval on 1 of 2 verdict jobs "
+        "(conv_ae fell (linear probe); vae rose (linear probe)), on the others every rank stayed within the "
+        "noise; the leader by mean is the same on 1 of 2 (linear probe: conv_ae → vae).")
 

@@ -123,7 +123,7 @@ def study_costs(ref: Path = REFERENCE) -> str:
 BLOCKS = {"against": lambda: cost("against"), "five_seeds": lambda: cost("five_seeds"),
           "first_run": lambda: cost("first_run"),
           "study_costs": study_costs, "tuned_summary": study_findings.tuned_summary,
-          "long_summary": study_findings.long_summary,
+          "long_summary": study_findings.long_summary, "latent_summary": study_findings.latent_summary,
           "tuned": study_findings.tuned_table, "latent": study_findings.latent_table,
           "long": study_findings.long_table,
           "findings": findings, "stability": lambda: _from(CALIBRATION / "stability.json", stability),

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from bench.cards import Cards
+from bench.config import RunConfig
+from bench.report.diff import ranking_changes
 from bench.store.run_record import read_run_manifest, run_cells
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,29 +133,64 @@ def selected(tuning: dict) -> list[str]:
     return lines
 
 
+def latent_changes(study: Path = LATENT) -> dict[int, list[dict]]:
+    """Per latent size other than the default's, the ranking changes from the default size to
+    it, as the diff page computes them between two runs (leaders, best sets, ranks whose 95%
+    interval moved clear of the old one): a size changes a conclusion only where the calibrated
+    ranks say so, not where two best sets merely differ."""
+    manifest = read_run_manifest(study)
+    cards, summary = Cards(manifest.evaluator_cards), pd.read_csv(study / "summary.csv")
+    default = RunConfig().latent_dims[0]
+
+    def at(dim: int) -> SimpleNamespace:  # one size's rows, labelled as the default size to pair them
+        return SimpleNamespace(summary=summary[summary.latent_dim == dim].assign(latent_dim=default))
+    return {int(dim): ranking_changes(at(default), at(dim), cards)
+            for dim in sorted(summary.latent_dim.unique()) if dim != default}
+
+
+def latent_summary(study: Path = LATENT) -> str:
+    """One paragraph: which of the default size's conclusions change at the other sizes."""
+    if not (study / "summary.csv").exists():
+        return "Not run yet: its command and price are in docs/studies.md."
+    seeds = read_run_manifest(study).config["seeds"]
+    return f"with seeds {', '.join(map(str, seeds))}, " + _latent_sentence(latent_changes(study))
+
+
+def _latent_sentence(changes: dict[int, list[dict]]) -> str:
+    return "; ".join(f"from z{RunConfig().latent_dims[0]} to z{dim}, " + survival({"rankings": rows}, brief=True)
+                     for dim, rows in changes.items()) + "."
+
+
 def latent_table(study: Path = LATENT) -> str:
-    """Per verdict job, the best set at each latent size, and whether one model is among the
-    best at every size (the conclusion does not depend on the size) or none is."""
+    """Per verdict job, the best set at each latent size, the ranks that moved clear of their
+    interval at the default size, and whether one model is among the best at every size (the
+    conclusion does not depend on the size) or none is."""
     if not (study / "summary.csv").exists():
         return "Not run yet."
     manifest = read_run_manifest(study)
     cards, summary = Cards(manifest.evaluator_cards), pd.read_csv(study / "summary.csv")
     dims = sorted(summary["latent_dim"].unique())
-    lines = ["| job | " + " | ".join(f"best set, z{d}" for d in dims) + " | among the best at every size |",
-             "|---|" + "---|" * len(dims) + "---|"]
+    changes = latent_changes(study)
+    lines = ["| job | " + " | ".join(f"best set, z{d}" for d in dims)
+             + f" | rank moved clear of its z{RunConfig().latent_dims[0]} interval | among the best at every size |",
+             "|---|" + "---|" * len(dims) + "---|---|"]
     for metric in dict.fromkeys(summary["metric"]):
         if not cards.spec(metric).verdict:
             continue
         column = summary[summary["metric"] == metric]
         best = [list(column[(column.latent_dim == d) & column.best.astype(bool)]["model"]) for d in dims]
         steady = set.intersection(*map(set, best)) if best else set()
+        moved = [f"{m['model']} {m['before']} → {m['after']} (z{dim})" for dim, rows in changes.items()
+                 for r in rows if r["metric"] == metric for m in r["moved"]]
         lines.append(f"| {cards.spec(metric).verdict} (`{metric}`) | " + " | ".join(map(_names, best))
+                     + f" | {'; '.join(moved) or 'none'}"
                      + f" | {_names(sorted(steady)) if steady else 'nobody: the winner depends on the size'} |")
-    seeds = manifest.config["seeds"]
+    seeds, sentence = manifest.config["seeds"], _latent_sentence(changes)
     return "\n".join(lines) + (
         f"\n\n{shown(study)}: `python run_all.py --latent-dim {','.join(map(str, dims))} --seeds "
         f"{','.join(map(str, seeds))}` at commit {manifest.environment.get('git_commit')}; read from "
-        f"`{shown(study)}/summary.csv` by `python -m bench.tools.findings`.")
+        f"`{shown(study)}/summary.csv` by `python -m bench.tools.findings`. "
+        + sentence[0].upper() + sentence[1:])
 
 
 def last_doubling(study: Path, metrics: tuple[str, ...] = ("recon_mse", "probe_acc", "knn_acc", "kmeans_acc")
