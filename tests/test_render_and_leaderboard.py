@@ -161,3 +161,20 @@ def test_the_verdict_is_a_table_with_the_leader_its_ties_and_its_margin():
     assert table.headers == HEADERS
     assert table.rows == [["linear probe", "probe_acc ↑", "a", "0.95 [0.94, 0.96]", "b (with 3 seeds)",
                            "a vs pca: +0.15"]]
+
+
+def test_a_latent_size_study_is_judged_at_the_default_size_and_others_at_their_smallest():
+    """The verdict of a 16/32/64 run speaks of z32, the reference's size, not of z16."""
+    from bench.report.comparison import Comparison
+    from bench.report.verdict import jobs, limits
+    summary = pd.DataFrame([summary_row(model, dim, "probe_acc", acc, rank, best=rank == 1)
+                            for dim, (a, b) in {16: (0.90, 0.95), 32: (0.97, 0.93), 64: (0.90, 0.95)}.items()
+                            for model, acc, rank in (("a", a, 1 if a > b else 2), ("b", b, 1 if b > a else 2))]
+                           ).assign(n_seeds=3)
+    board = leaderboard(summary, VERDICT_CARDS)
+    assert board.dim == 32
+    comp = Comparison(summary, summary, {}, [0, 1, 2])
+    (job,) = jobs(board, comp, VERDICT_CARDS, set())
+    assert job.leader == "a", "z32's leader; z16 and z64 have b"
+    assert "The verdict compares models at latent size 32; the tables show every size." in limits(board, comp, VERDICT_CARDS)
+    assert leaderboard(summary[summary.latent_dim != 32], VERDICT_CARDS).dim == 16

@@ -21,7 +21,7 @@ from bench.report.comparison import compare
 from bench.report.tuning import tuning_section
 from bench.report.cost import cost_section
 from bench.faults import reached
-from bench.report.leaderboard import Leaderboard, board_table, grouped, leaderboard
+from bench.report.leaderboard import Leaderboard, board_table, focus_dim, grouped, leaderboard
 from bench.report.tasks import draw_figures, pairwise_figure, task_sections
 from bench.report.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown
 from bench.store.run_record import RunManifest, collect_results, read_run_manifest, run_cells
@@ -85,10 +85,10 @@ def _build_report(out: Path) -> Path:
 
 
 def _showcase_cells(cells: list[CellStore]) -> dict[str, CellStore]:
-    """One cell per model for the figures: the first latent size and the lowest seed."""
+    """One cell per model for the figures: the board's latent size (`focus_dim`), the lowest seed."""
     if not cells:
         return {}
-    dim = cells[0].cfg.latent_dim
+    dim = focus_dim(c.cfg.latent_dim for c in cells)
     chosen: dict[str, CellStore] = {}
     for cell in sorted(cells, key=lambda c: c.cfg.seed):
         if cell.cfg.latent_dim == dim and not cell.failed:
@@ -145,7 +145,7 @@ def _blocks(manifest: RunManifest, board: Leaderboard, core: list[str], cards: C
         blocks.append(Heading("Figures"))
         dims = {c.cfg.latent_dim for c in showcase.values()}
         if dims:
-            blocks.append(Para(f"Figures show latent size {min(dims)} and each model's lowest seed, "
+            blocks.append(Para(f"Figures show latent size {focus_dim(dims)} and each model's lowest seed, "
                                "except the bar chart (every seed) and the latent-size plot (every size)."))
         blocks += [Figure(path, captions[path]) for path in images]
     blocks += tasks

@@ -19,6 +19,7 @@ from scipy.stats import kendalltau
 from bench.cards import Cards
 from bench.report.comparison import Comparison
 from bench.report.figures import plt, png_bytes, sns
+from bench.report.leaderboard import focus_dim
 from bench.report.render import Block, Bullets, Figure, Heading, Para, Table
 from bench.store.cell import CellStore
 
@@ -56,8 +57,8 @@ class CostSection:
 
 def curve_points(cells: list[CellStore]) -> pd.DataFrame:
     """model, seed, epoch, train_flops, train_seconds, metric, value: the checkpoints of every
-    cell of the first latent size (epoch 0: a fitted baseline's one point)."""
-    dim = cells[0].cfg.latent_dim if cells else None
+    cell of the report's latent size (epoch 0: a fitted baseline's one point)."""
+    dim = focus_dim(c.cfg.latent_dim for c in cells)
     rows = [(c.cfg.model, c.cfg.seed, p["epoch"], p["train_flops"], p["train_seconds"], m, v)
             for c in cells if c.cfg.latent_dim == dim and not c.failed
             for p in c.checkpoints().get("points", []) for m, v in p["metrics"].items()]
@@ -71,7 +72,7 @@ def cost_section(cells: list[CellStore], results: pd.DataFrame, cards: Cards,
     section = CostSection()
     if points.empty:
         return section
-    dim = cells[0].cfg.latent_dim
+    dim = focus_dim(c.cfg.latent_dim for c in cells)
     metrics = [m for m in cards.declared() if cards.spec(m).cheap and cards.spec(m).verdict
                and m in set(points["metric"])]
     headline = [m for m in metrics if cards.spec(m).headline]
@@ -107,8 +108,8 @@ def cost_section(cells: list[CellStore], results: pd.DataFrame, cards: Cards,
 
 
 def final_quality(cells: list[CellStore], results: pd.DataFrame) -> pd.DataFrame:
-    """model, metric, value (mean over seeds), train_flops: trainable models of the first size."""
-    dim = cells[0].cfg.latent_dim
+    """model, metric, value (mean over seeds), train_flops: trainable models of the report's size."""
+    dim = focus_dim(c.cfg.latent_dim for c in cells)
     flops: dict[str, list[float]] = {}
     for cell in cells:
         info = cell.train_info()

@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from bench.cards import Cards
+from bench.config import RunConfig
 from bench.report.render import Table
 
 LAST_GROUPS = ("diagnostics", "other")  # after every group that answers a question
@@ -62,6 +64,11 @@ class Leaderboard:
     n_seeds: dict[tuple[str, int], int]
     headline: list[str]
 
+    @property
+    def dim(self) -> int | None:
+        """The latent size the verdict and the overview read (`focus_dim`)."""
+        return focus_dim(k[1] for k in self.rows)
+
     def header(self, metric: str) -> str:
         return f"{metric} {'↑' if self.higher_is_better[metric] else '↓'}"
 
@@ -83,6 +90,15 @@ class Leaderboard:
 
     def diagnostic(self, metric: str) -> bool:
         return any(c[metric].diagnostic for c in self.cells.values() if metric in c)
+
+
+def focus_dim(dims: Iterable[int]) -> int | None:
+    """The one latent size a report reads where it shows one (verdict, overview, pairwise,
+    figures, cost curves): the default size when the run has it, so a latent-size study's verdict
+    speaks of the same size as the reference's; else the smallest."""
+    dims = set(dims)
+    default = RunConfig().latent_dims[0]
+    return default if default in dims else min(dims, default=None)
 
 
 def leaderboard(summary: pd.DataFrame, cards: Cards, model_order: list[str] | None = None) -> Leaderboard:

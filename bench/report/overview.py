@@ -27,7 +27,7 @@ def _rank_text(rank: float, low: float, high: float) -> str:
 def overview(board: Leaderboard, cards: Cards) -> Table | None:
     if not board.rows:
         return None
-    dim = board.rows[0][1]
+    dim = board.dim
     keys = [k for k in board.rows if k[1] == dim]
     jobs = [m for m in board.metrics if cards.spec(m).verdict and not board.saturated(m, dim)
             and any(m in board.cells[k] for k in keys)]

@@ -24,7 +24,7 @@ from bench.faults import reached  # noqa: E402
 from bench.train_spec import spec_text  # noqa: E402
 from bench.report.figures import png_bytes  # noqa: E402
 from bench.cards import Cards  # noqa: E402
-from bench.report.leaderboard import Leaderboard, board_table, leaderboard  # noqa: E402
+from bench.report.leaderboard import Leaderboard, board_table, focus_dim, leaderboard  # noqa: E402
 from bench.report.render import Block, Bullets, Figure, Heading, Para, Table, to_html, to_markdown  # noqa: E402
 from bench.store.run_record import RESULT_COLUMNS, RunManifest, StoreError, read_run_manifest  # noqa: E402
 
@@ -91,11 +91,11 @@ def side_by_side(boards: dict[str, Leaderboard], metrics: list[str]) -> Table:
 
 def headline_bars(results: pd.DataFrame, datasets: list[str], headline: list[str]) -> bytes | None:
     """One panel per headline metric: a bar per model and dataset (error bars: sd over seeds),
-    at the first latent size."""
+    at the report's latent size (`focus_dim`)."""
     data = results[results["metric"].isin(headline)]
     if data.empty:
         return None
-    data = data[data["latent_dim"] == data["latent_dim"].iloc[0]]
+    data = data[data["latent_dim"] == focus_dim(data["latent_dim"])]
     metrics = [m for m in headline if m in set(data["metric"])]
     sns.set_theme(style="whitegrid")
     n_models = data["model"].nunique()
@@ -169,7 +169,7 @@ def _blocks(sweep: dict, manifests: dict[str, RunManifest], boards: dict[str, Le
     metrics = [m for m in headline if any(m in b.metrics for b in boards.values())]
     blocks.append(side_by_side(boards, metrics))
     if FIGURE in images:
-        blocks.append(Figure(FIGURE, "Headline metrics by dataset (first latent size): a bar per "
+        blocks.append(Figure(FIGURE, "Headline metrics by dataset (one latent size: the default when run): a bar per "
                              "model and dataset; error bars are the standard deviation over seeds."))
     for name, board in boards.items():
         cards = Cards(manifests[name].evaluator_cards)

@@ -44,7 +44,7 @@ def task_sections(out: Path, board: Leaderboard, cards: Cards, inputs: FigureInp
         if "generation" in evaluators and (judge := judge_summary(out, manifest)):
             blocks.append(Para(judge))
         if metrics:
-            dim = board.rows[0][1] if board.rows else 0
+            dim = board.dim
             jobs = [m for m in metrics if cards.spec(m).verdict and not board.saturated(m, dim)]
             jobs = jobs or [m for m in metrics if not board.saturated(m, dim)] or metrics
             blocks.append(Para(f"Ranked on one metric per job ({', '.join(jobs)}), not on "
@@ -76,10 +76,10 @@ def draw_figures(cards: Cards, evaluators: list[str], inputs: FigureInputs) -> d
 
 def pairwise_figure(board: Leaderboard, comp: Comparison, metrics: list[str]) -> bytes | None:
     """Per metric, a heat map of P(row model beats column model) over the bootstrap resamples;
-    "=" marks a tie. Only metrics with intervals; the first latent size."""
+    "=" marks a tie. Only metrics with intervals; the board's latent size."""
     if not board.rows:
         return None
-    dim = board.rows[0][1]
+    dim = board.dim
     metrics = [m for m in metrics if any(comp.replicates.get((k[0], dim, m)) is not None
                                          for k in board.rows)]
     if not metrics:

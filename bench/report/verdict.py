@@ -37,11 +37,11 @@ class Job:
 
 
 def jobs(board: Leaderboard, comp: Comparison | None, cards: Cards, baselines: set[str]) -> list[Job]:
-    """One row per verdict metric that is not saturated, at the first latent size. Without a
+    """One row per verdict metric that is not saturated, at the board's latent size. Without a
     `comp` (the README, from summary.csv alone) the baseline margin is left empty."""
     if not board.rows:
         return []
-    dim = board.rows[0][1]
+    dim = board.dim
     keys = [k for k in board.rows if k[1] == dim]
     return [row for metric in board.metrics
             if (spec := cards.spec(metric)).verdict and not board.saturated(metric, dim)
@@ -113,7 +113,7 @@ def limits(board: Leaderboard, comp: Comparison, cards: Cards) -> list[str]:
     """What this run cannot tell, in sentences."""
     if not board.rows:
         return []
-    dim = board.rows[0][1]
+    dim = board.dim
     seeds = comp.seeds
     lines = []
     if len(seeds) < 2:
