@@ -70,6 +70,9 @@ class CellConfig:
         return f"{'trial-' if self.trial else ''}{self.model}-z{self.latent_dim}-s{self.seed}-{self.key}"
 
 
+DEFAULT_LATENT_DIM = 32  # the reference's size; a multi-size report reads this one where it shows one
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
     """The whole grid: datasets x models x seeds x latent sizes, every model trained by one
@@ -80,7 +83,7 @@ class RunConfig:
     evaluators: tuple[str, ...] = ("default",)  # "default": every evaluator not marked opt-in
     datasets: tuple[str, ...] = ("mnist",)
     train: TrainSpec = TrainSpec()
-    latent_dims: tuple[int, ...] = (32,)
+    latent_dims: tuple[int, ...] = (DEFAULT_LATENT_DIM,)
     seeds: tuple[int, ...] = (0,)
     limit: int | None = None
     device: str = "auto"

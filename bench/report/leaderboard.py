@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bench.cards import Cards
-from bench.config import RunConfig
+from bench.config import DEFAULT_LATENT_DIM
 from bench.report.render import Table
 
 LAST_GROUPS = ("diagnostics", "other")  # after every group that answers a question
@@ -97,8 +97,7 @@ def focus_dim(dims: Iterable[int]) -> int | None:
     figures, cost curves): the default size when the run has it, so a latent-size study's verdict
     speaks of the same size as the reference's; else the smallest."""
     dims = set(dims)
-    default = RunConfig().latent_dims[0]
-    return default if default in dims else min(dims, default=None)
+    return DEFAULT_LATENT_DIM if DEFAULT_LATENT_DIM in dims else min(dims, default=None)
 
 
 def leaderboard(summary: pd.DataFrame, cards: Cards, model_order: list[str] | None = None) -> Leaderboard:

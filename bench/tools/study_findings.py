@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from bench.cards import Cards
-from bench.config import RunConfig
+from bench.config import DEFAULT_LATENT_DIM
 from bench.report.diff import ranking_changes
 from bench.store.run_record import read_run_manifest, run_cells
 
@@ -133,31 +133,34 @@ def selected(tuning: dict) -> list[str]:
     return lines
 
 
-def latent_changes(study: Path = LATENT) -> dict[int, list[dict]]:
+def _latent_study(study: Path) -> tuple:
+    """The latent study's run record, evaluator cards and summary, read once."""
+    manifest = read_run_manifest(study)
+    return manifest, Cards(manifest.evaluator_cards), pd.read_csv(study / "summary.csv")
+
+
+def latent_changes(cards: Cards, summary: pd.DataFrame) -> dict[int, list[dict]]:
     """Per latent size other than the default's, the ranking changes from the default size to
     it, as the diff page computes them between two runs (leaders, best sets, ranks whose 95%
     interval moved clear of the old one): a size changes a conclusion only where the calibrated
     ranks say so, not where two best sets merely differ."""
-    manifest = read_run_manifest(study)
-    cards, summary = Cards(manifest.evaluator_cards), pd.read_csv(study / "summary.csv")
-    default = RunConfig().latent_dims[0]
-
     def at(dim: int) -> SimpleNamespace:  # one size's rows, labelled as the default size to pair them
-        return SimpleNamespace(summary=summary[summary.latent_dim == dim].assign(latent_dim=default))
-    return {int(dim): ranking_changes(at(default), at(dim), cards)
-            for dim in sorted(summary.latent_dim.unique()) if dim != default}
+        return SimpleNamespace(summary=summary[summary.latent_dim == dim].assign(latent_dim=DEFAULT_LATENT_DIM))
+    return {int(dim): ranking_changes(at(DEFAULT_LATENT_DIM), at(dim), cards)
+            for dim in sorted(summary.latent_dim.unique()) if dim != DEFAULT_LATENT_DIM}
 
 
 def latent_summary(study: Path = LATENT) -> str:
     """One paragraph: which of the default size's conclusions change at the other sizes."""
     if not (study / "summary.csv").exists():
         return "Not run yet: its command and price are in docs/studies.md."
-    seeds = read_run_manifest(study).config["seeds"]
-    return f"with seeds {', '.join(map(str, seeds))}, " + _latent_sentence(latent_changes(study))
+    manifest, cards, summary = _latent_study(study)
+    seeds = ", ".join(map(str, manifest.config["seeds"]))
+    return f"with seeds {seeds}, " + _latent_sentence(latent_changes(cards, summary))
 
 
 def _latent_sentence(changes: dict[int, list[dict]]) -> str:
-    return "; ".join(f"from z{RunConfig().latent_dims[0]} to z{dim}, " + survival({"rankings": rows}, brief=True)
+    return "; ".join(f"from z{DEFAULT_LATENT_DIM} to z{dim}, " + survival({"rankings": rows}, brief=True)
                      for dim, rows in changes.items()) + "."
 
 
@@ -167,12 +170,11 @@ def latent_table(study: Path = LATENT) -> str:
     conclusion does not depend on the size) or none is."""
     if not (study / "summary.csv").exists():
         return "Not run yet."
-    manifest = read_run_manifest(study)
-    cards, summary = Cards(manifest.evaluator_cards), pd.read_csv(study / "summary.csv")
+    manifest, cards, summary = _latent_study(study)
     dims = sorted(summary["latent_dim"].unique())
-    changes = latent_changes(study)
+    changes = latent_changes(cards, summary)
     lines = ["| job | " + " | ".join(f"best set, z{d}" for d in dims)
-             + f" | rank moved clear of its z{RunConfig().latent_dims[0]} interval | among the best at every size |",
+             + f" | rank moved clear of its z{DEFAULT_LATENT_DIM} interval | among the best at every size |",
              "|---|" + "---|" * len(dims) + "---|---|"]
     for metric in dict.fromkeys(summary["metric"]):
         if not cards.spec(metric).verdict:
